@@ -1,0 +1,79 @@
+"""gradwise: reverse-mode automatic differentiation on NumPy arrays.
+
+>>> import gradwise as gw
+>>> w = gw.tensor([1.0, -2.0], requires_grad=True)
+>>> loss = ((w * 3.0 - 1.0) ** 2).sum()
+>>> loss.backward()
+>>> w.grad
+tensor([ 12., -42.])
+"""
+
+from __future__ import annotations
+
+from gradwise import ops as _ops  # registers the op table
+from gradwise.autograd import (
+    Tensor,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from gradwise.autograd import bind as _bind
+from gradwise.autograd.creation import (
+    arange,
+    as_tensor,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randint_like,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from gradwise.autograd.dtypes import (
+    bool,  # noqa: A004
+    complex64,
+    complex128,
+    double,
+    float,  # noqa: A004
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    half,
+    int,  # noqa: A004
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    set_default_dtype,
+    short,
+    uint8,
+)
+from gradwise.autograd.random import Generator, default_generator, manual_seed
+from gradwise.errors import DimError, DtypeError, GradwiseError, GraphError, ShapeError
+
+__version__ = "0.1.0"
+
+_bind.bind_all()
+globals().update({k: v for k, v in _bind.FUNCTIONS.items() if k not in globals()})
+del _ops
+
+from gradwise import (
+    autograd,  # noqa: E402  (the subpackage, after binding)
+    func,  # noqa: E402
+)
+from gradwise.func.gradcheck import gradcheck, gradgradcheck  # noqa: E402

@@ -1,0 +1,13 @@
+"""Tensor, the graph, the backward walk and grad modes.
+
+``gradwise.autograd.grad`` and ``gradwise.autograd.backward`` follow
+``torch.autograd``'s signatures.
+"""
+
+from gradwise.autograd.engine import backward, grad
+from gradwise.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from gradwise.autograd.node import Node
+from gradwise.autograd.tensor import Tensor
+
+__all__ = ["Node", "Tensor", "backward", "enable_grad", "grad", "is_grad_enabled", "no_grad",
+           "set_grad_enabled"]

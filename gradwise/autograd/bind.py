@@ -1,0 +1,139 @@
+"""Bind the op table to the public API: ``gradwise.<name>`` functions, Tensor
+methods, in-place ``Tensor.<name>_`` variants and Python operators.
+
+Every binding ends in :func:`gradwise.autograd.function.apply`, the single path.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from gradwise.autograd.function import apply, call
+from gradwise.autograd.tensor import Tensor
+from gradwise.ops.registry import REGISTRY, OpDef
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {}
+
+
+def _make_function(op: OpDef) -> Callable[..., Any]:
+    prepare = op.prepare
+    if prepare is None:
+        def fn(*inputs: Any) -> Tensor:
+            return apply(op, *inputs)
+        n = len(op.grads)
+        params = [inspect.Parameter("input" if n == 1 else f"input{i}" if i else "input",
+                                    inspect.Parameter.POSITIONAL_ONLY) for i in range(n)]
+        if n == 2:
+            params[1] = inspect.Parameter("other", inspect.Parameter.POSITIONAL_ONLY)
+        sig = inspect.Signature(params)
+    else:
+        def fn(*args: Any, **kwargs: Any) -> Tensor:
+            inputs, attrs = prepare(*args, **kwargs)
+            return apply(op, *inputs, **attrs)
+        sig = inspect.signature(prepare)
+    fn.__name__ = fn.__qualname__ = op.name
+    fn.__doc__ = op.doc
+    fn.__signature__ = sig  # type: ignore[attr-defined]
+    fn.__module__ = "gradwise"
+    return fn
+
+
+def _make_method(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        return fn(self, *args, **kwargs)
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = fn.__doc__
+    return method
+
+
+def _make_inplace(op: OpDef, name: str) -> Callable[..., Any]:
+    prepare = op.prepare
+
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        if prepare is None:
+            return self._inplace(op, *args)
+        inputs, attrs = prepare(self, *args, **kwargs)
+        return self._inplace(op, *inputs[1:], **attrs)
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"In-place ``{op.name}``: stores the result in this tensor and returns it."
+    return method
+
+
+def bind_all() -> None:
+    """Create the functions and attach the methods for every op in the table."""
+    for op in REGISTRY.values():
+        fn = _make_function(op)
+        if op.function:
+            for name in (op.name, *op.aliases):
+                FUNCTIONS.setdefault(name, fn)
+        if op.method:
+            for name in (op.name, *op.aliases):
+                if name not in Tensor.__dict__:
+                    setattr(Tensor, name, _make_method(fn, name))
+        if op.inplace:
+            for name in (op.name, *op.aliases):
+                if name + "_" not in Tensor.__dict__:
+                    setattr(Tensor, name + "_", _make_inplace(op, name + "_"))
+    _bind_operators()
+
+
+def _bind_operators() -> None:
+    R = REGISTRY
+    add, sub, mul, div, pw, mm = R["add"], R["sub"], R["mul"], R["div"], R["pow"], R["matmul"]
+    fdiv, rem, neg = R["floor_divide"], R["remainder"], R["neg"]
+
+    # Written out (not generated) because these are the hottest calls in training loops.
+    def __add__(self: Tensor, o: Any) -> Tensor: return apply(add, self, o)
+    def __radd__(self: Tensor, o: Any) -> Tensor: return apply(add, o, self)
+    def __sub__(self: Tensor, o: Any) -> Tensor: return apply(sub, self, o)
+    def __rsub__(self: Tensor, o: Any) -> Tensor: return apply(sub, o, self)
+    def __mul__(self: Tensor, o: Any) -> Tensor: return apply(mul, self, o)
+    def __rmul__(self: Tensor, o: Any) -> Tensor: return apply(mul, o, self)
+    def __truediv__(self: Tensor, o: Any) -> Tensor: return apply(div, self, o)
+    def __rtruediv__(self: Tensor, o: Any) -> Tensor: return apply(div, o, self)
+    def __floordiv__(self: Tensor, o: Any) -> Tensor: return apply(fdiv, self, o)
+    def __rfloordiv__(self: Tensor, o: Any) -> Tensor: return apply(fdiv, o, self)
+    def __mod__(self: Tensor, o: Any) -> Tensor: return apply(rem, self, o)
+    def __rmod__(self: Tensor, o: Any) -> Tensor: return apply(rem, o, self)
+    def __pow__(self: Tensor, o: Any) -> Tensor: return apply(pw, self, o)
+    def __rpow__(self: Tensor, o: Any) -> Tensor: return apply(pw, o, self)
+    def __matmul__(self: Tensor, o: Any) -> Tensor: return apply(mm, self, o)
+    def __rmatmul__(self: Tensor, o: Any) -> Tensor: return apply(mm, o, self)
+    def __neg__(self: Tensor) -> Tensor: return apply(neg, self)
+    def __pos__(self: Tensor) -> Tensor: return self
+    def __iadd__(self: Tensor, o: Any) -> Tensor: return self._inplace(add, o)
+    def __isub__(self: Tensor, o: Any) -> Tensor: return self._inplace(sub, o)
+    def __imul__(self: Tensor, o: Any) -> Tensor: return self._inplace(mul, o)
+    def __itruediv__(self: Tensor, o: Any) -> Tensor: return self._inplace(div, o)
+    def __ifloordiv__(self: Tensor, o: Any) -> Tensor: return self._inplace(fdiv, o)
+    def __imod__(self: Tensor, o: Any) -> Tensor: return self._inplace(rem, o)
+    def __ipow__(self: Tensor, o: Any) -> Tensor: return self._inplace(pw, o)
+
+    ops = dict(locals())
+    for name, fn in ops.items():
+        if name.startswith("__"):
+            setattr(Tensor, name, fn)
+    cmp = {"__eq__": "eq", "__ne__": "ne", "__lt__": "lt", "__le__": "le", "__gt__": "gt",
+           "__ge__": "ge", "__and__": "bitwise_and", "__or__": "bitwise_or",
+           "__xor__": "bitwise_xor"}
+    for dunder, name in cmp.items():
+        setattr(Tensor, dunder, _binary(R[name]))
+    for dunder, name in {"__rand__": "bitwise_and", "__ror__": "bitwise_or",
+                         "__rxor__": "bitwise_xor"}.items():
+        setattr(Tensor, dunder, _reflected(R[name]))
+    Tensor.__invert__ = lambda self: apply(R["bitwise_not"], self)
+    if "abs" in R:
+        Tensor.__abs__ = lambda self: apply(R["abs"], self)
+    if "getitem" in R:
+        getitem = R["getitem"]
+        Tensor.__getitem__ = lambda self, key: call(getitem, self, key)
+
+
+def _binary(op: OpDef) -> Callable[..., Any]:
+    return lambda self, o: apply(op, self, o)
+
+
+def _reflected(op: OpDef) -> Callable[..., Any]:
+    return lambda self, o: apply(op, o, self)

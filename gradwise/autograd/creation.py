@@ -1,0 +1,227 @@
+"""Tensor creation: ``tensor``, ``zeros``, ``ones``, ``full``, ``arange``, ``rand``...
+
+Python floats become float32 (the default dtype), Python ints int64, bools
+bool; NumPy arrays keep their dtype, as ``torch.tensor`` does.  Sizes may be
+given as ``zeros(2, 3)`` or ``zeros((2, 3))``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradwise.autograd import dtypes
+from gradwise.autograd.random import Generator, resolve
+from gradwise.autograd.tensor import Tensor
+from gradwise.errors import DtypeError
+
+_NAMES = {"float": "float32", "double": "float64", "half": "float16", "long": "int64",
+          "int": "int32", "short": "int16", "bool": "bool"}
+
+
+def resolve_dtype(dtype: Any) -> np.dtype:
+    """A NumPy dtype from ``gradwise.float64``, ``"float64"``, ``np.float64`` or ``float``."""
+    if isinstance(dtype, str):
+        dtype = _NAMES.get(dtype, dtype)
+    if dtype is float:
+        return dtypes.get_default_dtype()
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        raise DtypeError(f"unknown dtype {dtype!r}; use e.g. gradwise.float32, gradwise.float64, "
+                         "gradwise.int64 or gradwise.bool") from None
+
+
+def as_array(data: Any, dtype: Any = None, copy: bool = False) -> np.ndarray:
+    """The array a new tensor holds for ``data`` (see the module docstring for dtypes)."""
+    if isinstance(data, Tensor):
+        data = data.data
+    dt = None if dtype is None else resolve_dtype(dtype)
+    if isinstance(data, (np.ndarray, np.generic)):
+        arr = np.array(data, dtype=dt, copy=copy or None)
+    else:
+        try:
+            arr = np.array(data, dtype=dt)
+        except ValueError as exc:
+            raise ValueError(f"tensor(): cannot make a tensor from this data ({exc}); nested "
+                             "lists must be rectangular") from None
+        if dt is None and arr.dtype == np.float64:
+            arr = arr.astype(dtypes.get_default_dtype())
+        elif dt is None and arr.dtype.kind == "i" and arr.dtype != np.int64:
+            arr = arr.astype(np.int64)
+    if arr.dtype.kind not in "biufc":
+        raise DtypeError(f"tensor(): unsupported data of dtype {arr.dtype}; use numbers or booleans")
+    return arr
+
+
+def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A new leaf tensor holding a copy of ``data``.
+
+    >>> import gradwise as gw
+    >>> gw.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True).shape
+    (2, 2)
+    """
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+def as_tensor(data: Any, dtype: Any = None) -> Tensor:
+    """Like :func:`tensor` but shares memory with a NumPy array when no cast is needed."""
+    if isinstance(data, Tensor) and (dtype is None or resolve_dtype(dtype) == data.dtype):
+        return data
+    return Tensor._make(as_array(data, dtype, copy=False))
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with ``array`` (its dtype is kept)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy expects a numpy.ndarray, got {type(array).__name__}")
+    return Tensor._make(array)
+
+
+def _size(size: tuple[Any, ...], name: str) -> tuple[int, ...]:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    try:
+        out = tuple(int(s) for s in size)
+    except TypeError:
+        raise TypeError(f"{name}(): size must be ints or one tuple of ints, got {size!r}") from None
+    if any(s < 0 for s in out):
+        raise ValueError(f"{name}(): negative dimension in size {out}")
+    return out
+
+
+def _float_dtype(dtype: Any) -> np.dtype:
+    return dtypes.get_default_dtype() if dtype is None else resolve_dtype(dtype)
+
+
+def _leaf(arr: np.ndarray, requires_grad: bool) -> Tensor:
+    t = Tensor._make(arr)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros. ``gw.zeros(2, 3)`` or ``gw.zeros((2, 3))``."""
+    return _leaf(np.zeros(_size(size, "zeros"), _float_dtype(dtype)), requires_grad)
+
+
+def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones. ``gw.ones(3)``."""
+    return _leaf(np.ones(_size(size, "ones"), _float_dtype(dtype)), requires_grad)
+
+
+def empty(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """An uninitialised tensor (NumPy ``empty``)."""
+    return _leaf(np.empty(_size(size, "empty"), _float_dtype(dtype)), requires_grad)
+
+
+def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor filled with ``fill_value``; dtype follows the value when not given."""
+    if dtype is None:
+        dtype = np.bool_ if isinstance(fill_value, bool) else (
+            np.int64 if isinstance(fill_value, int) else dtypes.get_default_dtype())
+    return _leaf(np.full(_size((size,), "full"), fill_value, resolve_dtype(dtype)), requires_grad)
+
+
+def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """Values in ``[start, end)`` spaced by ``step``; int64 for int arguments, else float32.
+
+    >>> import gradwise as gw
+    >>> gw.arange(4).tolist()
+    [0, 1, 2, 3]
+    """
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = np.int64 if ints else dtypes.get_default_dtype()
+    return _leaf(np.arange(start, end, step, dtype=resolve_dtype(dtype)), requires_grad)
+
+
+def linspace(start: float, end: float, steps: int, dtype: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    return _leaf(np.linspace(start, end, int(steps), dtype=_float_dtype(dtype)), requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """The ``n x m`` identity matrix."""
+    return _leaf(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
+
+
+def rand(*size: Any, generator: Generator | None = None, dtype: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    """Uniform samples on ``[0, 1)``."""
+    dt = _float_dtype(dtype)
+    arr = resolve(generator).random(_size(size, "rand"), dtype=np.float64).astype(dt, copy=False)
+    return _leaf(arr, requires_grad)
+
+
+def randn(*size: Any, generator: Generator | None = None, dtype: Any = None,
+          requires_grad: bool = False) -> Tensor:
+    """Standard normal samples."""
+    dt = _float_dtype(dtype)
+    arr = resolve(generator).standard_normal(_size(size, "randn")).astype(dt, copy=False)
+    return _leaf(arr, requires_grad)
+
+
+def randint(low: int, high: int | None = None, size: Any = (), generator: Generator | None = None,
+            dtype: Any = None) -> Tensor:
+    """Integers in ``[low, high)`` (``randint(high, size=...)`` means ``low=0``)."""
+    if high is None:
+        low, high = 0, low
+    if high <= low:
+        raise ValueError(f"randint(): need low < high, got low={low}, high={high}")
+    dt = np.int64 if dtype is None else resolve_dtype(dtype)
+    return Tensor._make(resolve(generator).integers(low, high, _size((size,), "randint"), dtype=dt))
+
+
+def randperm(n: int, generator: Generator | None = None) -> Tensor:
+    """A random permutation of ``0..n-1`` (int64)."""
+    return Tensor._make(resolve(generator).permutation(int(n)).astype(np.int64))
+
+
+def _like(t: Any, dtype: Any) -> tuple[tuple[int, ...], np.dtype]:
+    shape = tuple(np.shape(t))
+    return shape, (resolve_dtype(dtype) if dtype is not None else np.asarray(t).dtype)
+
+
+def zeros_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    shape, dt = _like(t, dtype)
+    return _leaf(np.zeros(shape, dt), requires_grad)
+
+
+def ones_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    shape, dt = _like(t, dtype)
+    return _leaf(np.ones(shape, dt), requires_grad)
+
+
+def empty_like(t: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    shape, dt = _like(t, dtype)
+    return _leaf(np.empty(shape, dt), requires_grad)
+
+
+def full_like(t: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    shape, dt = _like(t, dtype)
+    return _leaf(np.full(shape, fill_value, dt), requires_grad)
+
+
+def rand_like(t: Any, generator: Generator | None = None, dtype: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    shape, dt = _like(t, dtype)
+    return rand(shape, generator=generator, dtype=dt, requires_grad=requires_grad)
+
+
+def randn_like(t: Any, generator: Generator | None = None, dtype: Any = None,
+               requires_grad: bool = False) -> Tensor:
+    shape, dt = _like(t, dtype)
+    return randn(shape, generator=generator, dtype=dt, requires_grad=requires_grad)
+
+
+def randint_like(t: Any, low: int, high: int | None = None,
+                 generator: Generator | None = None, dtype: Any = None) -> Tensor:
+    shape, dt = _like(t, dtype if dtype is not None else np.int64)
+    return randint(low, high, shape, generator=generator, dtype=dt)

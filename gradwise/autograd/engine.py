@@ -1,0 +1,313 @@
+"""The backward walk: reverse-mode accumulation over the recorded graph.
+
+The walk is iterative (no recursion, so a chain of 100,000 ops is fine):
+
+1. From the output nodes, count for every reachable node how many edges
+   point into it (its number of consumers).
+2. Process nodes whose consumers have all delivered their gradient (a
+   topological order), run the node's rules, reduce each result to its input's
+   shape, and add it to the input node's pending gradient or to the leaf's.
+3. Without ``retain_graph`` each node drops its saved arrays once used.
+
+Gradients are NumPy arrays in the ordinary walk and Tensors under
+``create_graph=True``, where every rule is recorded so the result can be
+differentiated again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from gradwise.autograd.backends import array_backend, tensor_backend
+from gradwise.autograd.grad_mode import _STATE
+from gradwise.autograd.node import Node
+from gradwise.autograd.tensor import Tensor
+from gradwise.errors import GraphError, ShapeError, format_shape
+
+
+def _as_list(x: Any) -> list[Any]:
+    if isinstance(x, (list, tuple)):
+        return list(x)
+    return [x]
+
+
+def _seed(t: Tensor, g: Any, create_graph: bool, where: str) -> Any:
+    """The starting gradient for root ``t``: ones for a scalar, else ``g`` checked."""
+    if g is None:
+        if t.data.size != 1:
+            raise GraphError(
+                f"{where}: grad can be implicitly created only for scalar outputs, this output "
+                f"has shape {format_shape(t.shape)}. Reduce it first (e.g. loss.sum() or "
+                "loss.mean()) or pass gradient= with a tensor of that shape (the vector in "
+                "the vector-Jacobian product).")
+        arr = np.ones_like(t.data)
+        return Tensor._make(arr) if create_graph else arr
+    if isinstance(g, Tensor):
+        if g.shape != t.shape:
+            raise ShapeError(f"{where}: gradient has shape {format_shape(g.shape)} but the output "
+                             f"has shape {format_shape(t.shape)}; they must match")
+        return g if create_graph else g.data.astype(t.dtype, copy=False)
+    arr = np.asarray(g, dtype=t.dtype)
+    if arr.shape != t.shape:
+        raise ShapeError(f"{where}: gradient has shape {format_shape(arr.shape)} but the output "
+                         f"has shape {format_shape(t.shape)}; they must match")
+    return Tensor._make(arr) if create_graph else arr
+
+
+def _add(a: Any, b: Any) -> Any:
+    return b if a is None else a + b
+
+
+def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], *, retain_graph: bool,
+                 create_graph: bool, capture: dict[Any, Any] | None,
+                 accumulate: bool) -> None:
+    """Propagate ``seeds`` from ``roots`` through the graph.
+
+    ``capture`` maps a :class:`Node` (for a non-leaf tensor) or a leaf
+    ``Tensor`` to ``None``; the walk fills in their total gradients.  With
+    ``accumulate`` the leaves' ``.grad`` receive their gradients (``backward``);
+    without it only ``capture`` is filled (``autograd.grad``).
+    """
+    b = tensor_backend() if create_graph else array_backend()
+    pending: dict[Node, Any] = {}
+    leaf_grads: dict[int, list[Any]] = {}
+    for t, g in zip(roots, seeds):
+        if t.grad_fn is not None:
+            pending[t.grad_fn] = _add(pending.get(t.grad_fn), g)
+        else:
+            entry = leaf_grads.setdefault(id(t), [t, None])
+            entry[1] = _add(entry[1], g)
+
+    # 1. consumers per node, by an explicit-stack depth-first search
+    deps: dict[Node, int] = {}
+    stack = [n for n in pending]
+    seen = set(stack)
+    while stack:
+        node = stack.pop()
+        if node.freed:
+            raise node.freed_error()
+        for e in node.edges:
+            if type(e) is Node:
+                deps[e] = deps.get(e, 0) + 1
+                if e not in seen:
+                    seen.add(e)
+                    stack.append(e)
+    ready = [n for n in pending if n not in deps]
+
+    prev_mode = _STATE[0]
+    _STATE[0] = create_graph
+    try:
+        while ready:
+            node = ready.pop()
+            g = pending.pop(node, None)
+            edges = node.edges
+            if g is not None:
+                if node.hooks:
+                    g = _run_hooks(node.hooks, g, create_graph)
+                if node.retained is not None:
+                    owner = node.retained()
+                    if owner is not None:
+                        owner.grad = _owned(g, create_graph, owner.grad, accumulate=False)
+                if capture is not None and node in capture:
+                    capture[node] = g
+                if node.freed:
+                    raise node.freed_error()
+                grads = _node_grads(node, b, g, create_graph)
+                if not retain_graph:
+                    node.release()
+            else:
+                grads = (None,) * len(edges)
+            for e, gi in zip(edges, grads):
+                if e is None:
+                    continue
+                if type(e) is Node:
+                    if gi is not None:
+                        pending[e] = _add(pending.get(e), gi)
+                    left = deps[e] - 1
+                    deps[e] = left
+                    if left == 0:
+                        ready.append(e)
+                elif gi is not None:
+                    entry = leaf_grads.get(id(e))
+                    if entry is None:
+                        leaf_grads[id(e)] = [e, gi]
+                    else:
+                        entry[1] = entry[1] + gi
+
+        for leaf, g in leaf_grads.values():
+            if leaf._hooks:
+                g = _run_hooks(leaf._hooks, g, create_graph)
+            if capture is not None and leaf in capture:
+                capture[leaf] = g
+            if accumulate and leaf.requires_grad:
+                leaf.grad = _owned(g, create_graph, leaf.grad, accumulate=True)
+    finally:
+        _STATE[0] = prev_mode
+
+
+def _node_grads(node: Node, b: Any, g: Any, create_graph: bool) -> list[Any]:
+    """Run ``node``'s rules: one gradient per input, reduced to its shape and dtype."""
+    if node.checks:
+        node.check_versions()
+    op = node.op
+    if create_graph:
+        inputs, out = _unpack(node)
+    else:
+        inputs, out = node.saved, node.out
+    attrs = node.attrs
+    result = []
+    for i, e in enumerate(node.edges):
+        if e is None:
+            result.append(None)
+            continue
+        gi = op.grads[i](b, g, out, *inputs, **attrs)
+        shape, dtype = node.meta[i]
+        if gi.shape != shape:
+            gi = b.sum_to(gi, shape=shape)
+        if gi.dtype != dtype:
+            gi = b.cast(gi, dtype=dtype)
+        result.append(gi)
+    return result
+
+
+def _unpack(node: Node) -> tuple[tuple[Any, ...], Any]:
+    """Saved arrays as Tensors wired to the graph, so the rules are recorded."""
+    inputs = []
+    for e, a in zip(node.edges, node.saved):
+        if type(e) is Node:
+            t = Tensor._make(a)
+            t.grad_fn = e
+            t.requires_grad = True
+        elif e is not None:
+            t = e  # the leaf itself: second-order gradients reach it
+        elif isinstance(a, np.ndarray):
+            t = Tensor._make(a)
+        else:
+            t = a
+        inputs.append(t)
+    out = None
+    if node.out is not None:
+        out = Tensor._make(node.out)
+        out.grad_fn = node
+        out.requires_grad = True
+    return tuple(inputs), out
+
+
+def _run_hooks(hooks: list[Any], g: Any, create_graph: bool) -> Any:
+    gt = g if create_graph else Tensor._make(g)
+    for hook in list(hooks):
+        r = hook(gt)
+        if r is not None:
+            if not isinstance(r, Tensor):
+                r = Tensor._make(np.asarray(r))
+            if r.shape != gt.shape:
+                raise ShapeError(f"hook returned a gradient of shape {format_shape(r.shape)}; "
+                                 f"expected {format_shape(gt.shape)}")
+            gt = r
+    return gt if create_graph else gt.data
+
+
+def _owned(g: Any, create_graph: bool, prev: Tensor | None, accumulate: bool) -> Tensor:
+    """A ``.grad`` tensor that shares memory with nothing else in the walk."""
+    if create_graph:
+        return g if (prev is None or not accumulate) else prev + g
+    if prev is None or not accumulate:
+        return Tensor._make(np.array(g, copy=True))
+    prev.data = prev.data + g
+    return prev
+
+
+def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None = None,
+             create_graph: bool = False, inputs: Any = None) -> None:
+    """Accumulate gradients of ``tensors`` into the ``.grad`` of the leaves.
+
+    Args:
+        tensors: a tensor or a sequence of tensors (the roots).
+        grad_tensors: the gradient with respect to each root (``None`` for a scalar root).
+        retain_graph: keep saved arrays for another backward (default: ``create_graph``).
+        create_graph: record the backward so that ``.grad`` can be differentiated.
+        inputs: if given, only these tensors receive ``.grad``.
+
+    >>> import gradwise as gw
+    >>> x = gw.tensor([1.0, 2.0], requires_grad=True)
+    >>> gw.autograd.backward((x ** 2).sum())
+    >>> x.grad
+    tensor([2., 4.])
+    """
+    roots = _as_list(tensors)
+    grads = _as_list(grad_tensors) if grad_tensors is not None else [None] * len(roots)
+    if len(grads) != len(roots):
+        raise ValueError(f"backward: got {len(roots)} tensors but {len(grads)} gradients")
+    for i, t in enumerate(roots):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise GraphError(
+                f"backward: element {i} of tensors does not require grad and has no grad_fn. "
+                "Did you create the inputs with requires_grad=True, and run the forward "
+                "outside `no_grad`?")
+    seeds = [_seed(t, g, create_graph, "backward") for t, g in zip(roots, grads)]
+    if retain_graph is None:
+        retain_graph = create_graph
+    if inputs is None:
+        run_backward(roots, seeds, retain_graph=retain_graph, create_graph=create_graph,
+                     capture=None, accumulate=True)
+        return
+    targets = _as_list(inputs)
+    capture = {_key(t): None for t in targets}
+    run_backward(roots, seeds, retain_graph=retain_graph, create_graph=create_graph,
+                 capture=capture, accumulate=False)
+    for t in targets:
+        g = capture[_key(t)]
+        if g is not None:
+            t.grad = _owned(g, create_graph, t.grad, accumulate=True)
+
+
+def _key(t: Tensor) -> Any:
+    if not isinstance(t, Tensor) or not t.requires_grad:
+        raise GraphError("autograd.grad: every input must be a tensor that requires grad")
+    return t.grad_fn if t.grad_fn is not None else t
+
+
+def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False) -> tuple[Tensor | None, ...]:
+    """Gradients of ``outputs`` with respect to ``inputs``, without touching any ``.grad``.
+
+    Returns a tuple with one gradient per input.  An input that ``outputs``
+    does not depend on raises, unless ``allow_unused=True`` (then ``None``).
+
+    >>> import gradwise as gw
+    >>> x = gw.tensor(3.0, requires_grad=True)
+    >>> (dx,) = gw.autograd.grad(x ** 3, x, create_graph=True)
+    >>> dx, gw.autograd.grad(dx, x)[0]
+    (tensor(27., grad_fn=<MulBackward0>), tensor(18.))
+    """
+    outs = _as_list(outputs)
+    ins = _as_list(inputs)
+    gouts = _as_list(grad_outputs) if grad_outputs is not None else [None] * len(outs)
+    if len(gouts) != len(outs):
+        raise ValueError(f"grad: got {len(outs)} outputs but {len(gouts)} grad_outputs")
+    for i, t in enumerate(outs):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise GraphError(f"grad: output {i} does not require grad and has no grad_fn")
+    seeds = [_seed(t, g, create_graph, "grad") for t, g in zip(outs, gouts)]
+    capture = {_key(t): None for t in ins}
+    if retain_graph is None:
+        retain_graph = create_graph
+    run_backward(outs, seeds, retain_graph=retain_graph, create_graph=create_graph,
+                 capture=capture, accumulate=False)
+    result: list[Tensor | None] = []
+    for i, t in enumerate(ins):
+        g = capture[_key(t)]
+        if g is None:
+            if not allow_unused:
+                raise GraphError(
+                    f"grad: input {i} (shape {format_shape(t.shape)}) was not used to compute "
+                    "the outputs; pass allow_unused=True to get None for it")
+            result.append(None)
+        elif create_graph:
+            result.append(g)
+        else:
+            result.append(Tensor._make(g))
+    return tuple(result)

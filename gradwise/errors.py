@@ -1,0 +1,34 @@
+"""Error types shared by every layer.
+
+Each subclasses the builtin a Python user would expect (``ValueError`` for bad
+shapes or values, ``TypeError`` for bad dtypes, ``RuntimeError`` for misuse of
+the graph), so ``except ValueError`` keeps working, while the gradwise name lets
+tests and users catch exactly gradwise's own complaints.
+"""
+
+from __future__ import annotations
+
+
+class GradwiseError(Exception):
+    """Base class of every error gradwise raises on purpose."""
+
+
+class ShapeError(GradwiseError, ValueError):
+    """Operands whose shapes do not fit the op; the message names both shapes."""
+
+
+class DimError(GradwiseError, IndexError, ValueError):
+    """A ``dim`` argument outside ``[-ndim, ndim)`` or repeated."""
+
+
+class DtypeError(GradwiseError, TypeError):
+    """A dtype the op or the gradient cannot work with."""
+
+
+class GraphError(GradwiseError, RuntimeError):
+    """Misuse of the autograd graph: freed graph, non-scalar backward, in-place on a saved tensor."""
+
+
+def format_shape(shape: tuple[int, ...]) -> str:
+    """Render a shape the way PyTorch users read it: ``(32, 64)``, ``()``, ``(5,)``."""
+    return "(" + ", ".join(str(int(s)) for s in shape) + ("," if len(shape) == 1 else "") + ")"

@@ -1,0 +1,91 @@
+"""Matrix product ``@`` with NumPy's semantics: batched, broadcasting, 1-D cases.
+
+For ``C = A @ B`` (matrices): ``dA = dC @ B^T`` and ``dB = A^T @ dC``.  Batch
+dimensions that broadcasting stretched are summed by the autograd node.  A 1-D
+operand is treated as a row (left) or column (right) vector and the added
+dimension removed again, exactly as ``numpy.matmul`` does in the forward.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradwise.errors import ShapeError, format_shape
+from gradwise.ops.domain import Domain
+from gradwise.ops.registry import defop
+
+
+def _matmul(a: Any, b: Any) -> np.ndarray:
+    try:
+        return np.matmul(a, b)
+    except ValueError:
+        raise ShapeError(_matmul_message(np.shape(a), np.shape(b))) from None
+
+
+def _matmul_message(sa: tuple[int, ...], sb: tuple[int, ...]) -> str:
+    if len(sa) == 0 or len(sb) == 0:
+        return (f"matmul: both operands need at least 1 dimension, got {format_shape(sa)} @ "
+                f"{format_shape(sb)}; use * for a product with a scalar")
+    ka = sa[-1]
+    kb = sb[-2] if len(sb) >= 2 else sb[0]
+    if ka != kb:
+        where = "second-to-last" if len(sb) >= 2 else "only"
+        msg = (f"matmul: {format_shape(sa)} @ {format_shape(sb)}: the inner dimensions disagree: "
+               f"the first operand's last dimension is {ka} but the second operand's {where} "
+               f"dimension is {kb}.")
+        if len(sb) >= 2 and sb[-1] == ka:
+            flipped = sb[:-2] + (sb[-1], sb[-2])
+            msg += (f" Hint: transpose the second operand (.T or .mT) to get "
+                    f"{format_shape(flipped)}; e.g. x @ weight.T for a (out, in) weight.")
+        elif len(sa) >= 2 and sa[-2] == kb:
+            msg += " Hint: transpose the first operand (.T or .mT)."
+        return msg
+    return (f"matmul: batch dimensions {format_shape(sa[:-2])} and {format_shape(sb[:-2])} of "
+            f"{format_shape(sa)} @ {format_shape(sb)} cannot be broadcast together")
+
+
+def _swap(b: Any, m: Any) -> Any:
+    return b.transpose(m, dim0=-1, dim1=-2)
+
+
+def _grad_a(b: Any, g: Any, out: Any, x: Any, y: Any) -> Any:
+    if y.ndim == 1:
+        if x.ndim == 1:            # (k,) @ (k,) -> ()
+            return g * y
+        # (..., m, k) @ (k,) -> (..., m):  dA = g[..., :, None] * y
+        return b.unsqueeze(g, dim=-1) * y
+    if x.ndim == 1:                # (k,) @ (..., k, n) -> (..., n): dA = g[..., None, :] @ B^T
+        return b.matmul(b.unsqueeze(g, dim=-2), _swap(b, y))
+    return b.matmul(g, _swap(b, y))
+
+
+def _grad_b(b: Any, g: Any, out: Any, x: Any, y: Any) -> Any:
+    if x.ndim == 1:
+        if y.ndim == 1:            # dot product
+            return g * x
+        # (k,) @ (..., k, n): dB = x[:, None] * g[..., None, :]
+        return b.unsqueeze(x, dim=-1) * b.unsqueeze(g, dim=-2)
+    if y.ndim == 1:                # (..., m, k) @ (k,): dB = sum over batch and m of g[..., None] * A
+        return b.matmul(b.unsqueeze(g, dim=-2), x)
+    return b.matmul(_swap(b, x), g)
+
+
+MATMUL = defop(
+    "matmul", _matmul,
+    (_grad_a, _grad_b),
+    Domain(("real", "real"), (
+        ((3, 4), (4, 5)),          # matrix @ matrix
+        ((2, 3, 4), (4, 2)),       # batch @ matrix (broadcast)
+        ((2, 1, 3, 4), (5, 4, 2)),  # batch dims that both broadcast
+        ((4,), (4, 3)),            # vector @ matrix
+        ((3, 4), (4,)),            # matrix @ vector
+        ((2, 3, 4), (4,)),         # batch @ vector
+        ((4,), (2, 4, 3)),         # vector @ batch
+        ((4,), (4,)),              # dot
+    )),
+    saves_out=False,
+    doc="Matrix product with NumPy's rules (batched, broadcasting, 1-D operands).\n\n"
+        ">>> import gradwise as gw\n>>> (gw.ones(32, 64) @ gw.ones(64, 10)).shape\n(32, 10)",
+)

@@ -1,0 +1,108 @@
+"""The op table: one declaration per op, the ONLY home of gradient rules.
+
+An :class:`OpDef` carries the op's name, its forward on NumPy arrays, one
+gradient rule per input (``None`` where an input has no gradient), how public
+arguments become array inputs plus attributes (``prepare``), and the input
+domain its tests draw from.
+
+Gradient rules are written once and run in two modes.  Each rule is called as
+``rule(b, g, out, *inputs, **attrs)`` where ``b`` is a *backend*: for an
+ordinary first-order backward ``b`` maps every op name to that op's raw NumPy
+forward and ``g``, ``out``, ``inputs`` are arrays (as fast as hand-written
+NumPy); under ``create_graph=True`` ``b`` maps op names to the recorded ops and
+the values are Tensors, so the gradient is itself differentiable.  Rules
+therefore use only arithmetic operators, comparisons and ``b.<op>(...)`` calls
+with canonical attributes.
+
+Broadcasting is undone once, by the autograd node after a rule returns (with
+``b.sum_to``), never inside a rule: a rule returns the gradient in the
+broadcast shape of the op and the node reduces it to the input's shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from gradwise.ops.domain import Domain
+
+Rule = Callable[..., Any]
+Prepare = Callable[..., tuple[tuple[Any, ...], dict[str, Any]]]
+
+
+@dataclass(frozen=True, eq=False)
+class OpDef:
+    """One row of the op table.
+
+    Attributes:
+        name: public name, also the ``gradwise.<name>`` function and, when
+            ``method`` is true, the ``Tensor.<name>`` method.
+        forward: ``forward(*arrays, **attrs) -> ndarray``.
+        grads: one rule per positional input, ``rule(b, g, out, *inputs, **attrs)``
+            returning the gradient for that input (any broadcast shape of it), or
+            ``None`` for an input that is not differentiable.
+        domain: how tests draw inputs (required: the table test fails without it).
+        prepare: turns the public call's arguments into ``(inputs, attrs)``;
+            ``None`` means all arguments are positional inputs, no attributes.
+        saves_inputs / saves_out: whether the rules read the inputs / the
+            output.  Ops whose rules read neither (``add``) keep no arrays alive.
+        method: also bind as a Tensor method.
+        inplace: also bind ``Tensor.<name>_`` as the in-place variant.
+        view: the output may share memory with input 0 (reshape, transpose,
+            basic indexing); it then shares input 0's version counter.
+        aliases: extra public names (NumPy spellings such as ``concatenate``).
+        doc: docstring of the public function.
+    """
+
+    name: str
+    forward: Callable[..., Any]
+    grads: tuple[Rule | None, ...]
+    domain: Domain | None
+    prepare: Prepare | None = None
+    saves_inputs: bool = True
+    saves_out: bool = True
+    method: bool = True
+    function: bool = True
+    inplace: bool = False
+    view: bool = False
+    aliases: tuple[str, ...] = ()
+    doc: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def differentiable(self) -> bool:
+        """True when at least one input has a gradient rule."""
+        return any(r is not None for r in self.grads)
+
+    def __repr__(self) -> str:
+        return f"OpDef({self.name!r})"
+
+
+REGISTRY: dict[str, OpDef] = {}
+
+
+def register(op: OpDef) -> OpDef:
+    """Add ``op`` to the table; a second op with the same name is an error."""
+    if op.name in REGISTRY:
+        raise ValueError(f"op {op.name!r} is declared twice in the op table")
+    REGISTRY[op.name] = op
+    return op
+
+
+def defop(
+    name: str,
+    forward: Callable[..., Any],
+    grads: tuple[Rule | None, ...],
+    domain: Domain | None,
+    **kwargs: Any,
+) -> OpDef:
+    """Declare and register an op in one call (see :class:`OpDef` for the fields)."""
+    return register(OpDef(name, forward, tuple(grads), domain, **kwargs))
+
+
+def all_ops() -> list[OpDef]:
+    """Every registered op, in declaration order (imports every op family first)."""
+    import gradwise.ops  # noqa: F401  (registers the families)
+
+    return list(REGISTRY.values())
