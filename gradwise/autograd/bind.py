@@ -10,7 +10,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from gradwise.autograd.function import apply, call
+from gradwise.autograd.function import apply, apply1, call, make_binary, make_unary
 from gradwise.autograd.tensor import Tensor
 from gradwise.ops.registry import REGISTRY, OpDef
 
@@ -19,7 +19,15 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {}
 
 def _make_function(op: OpDef) -> Callable[..., Any]:
     prepare = op.prepare
-    if prepare is None:
+    if prepare is None and len(op.grads) == 1 and not op.view:
+        fast = make_unary(op)
+
+        def fn(input: Any) -> Tensor:  # noqa: A002
+            if isinstance(input, Tensor):
+                return fast(input)
+            return apply(op, input)
+        sig = inspect.Signature([inspect.Parameter("input", inspect.Parameter.POSITIONAL_ONLY)])
+    elif prepare is None:
         def fn(*inputs: Any) -> Tensor:
             return apply(op, *inputs)
         n = len(op.grads)
@@ -40,9 +48,12 @@ def _make_function(op: OpDef) -> Callable[..., Any]:
     return fn
 
 
-def _make_method(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
-    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        return fn(self, *args, **kwargs)
+def _make_method(fn: Callable[..., Any], name: str, op: OpDef) -> Callable[..., Any]:
+    if op.prepare is None and len(op.grads) == 1 and not op.view:
+        method = make_unary(op)
+    else:
+        def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+            return fn(self, *args, **kwargs)
     method.__name__ = method.__qualname__ = name
     method.__doc__ = fn.__doc__
     return method
@@ -71,7 +82,7 @@ def bind_all() -> None:
         if op.method:
             for name in (op.name, *op.aliases):
                 if name not in Tensor.__dict__:
-                    setattr(Tensor, name, _make_method(fn, name))
+                    setattr(Tensor, name, _make_method(fn, name, op))
         if op.inplace:
             for name in (op.name, *op.aliases):
                 if name + "_" not in Tensor.__dict__:
@@ -84,24 +95,20 @@ def _bind_operators() -> None:
     add, sub, mul, div, pw, mm = R["add"], R["sub"], R["mul"], R["div"], R["pow"], R["matmul"]
     fdiv, rem, neg = R["floor_divide"], R["remainder"], R["neg"]
 
-    # Written out (not generated) because these are the hottest calls in training loops.
-    def __add__(self: Tensor, o: Any) -> Tensor: return apply(add, self, o)
-    def __radd__(self: Tensor, o: Any) -> Tensor: return apply(add, o, self)
-    def __sub__(self: Tensor, o: Any) -> Tensor: return apply(sub, self, o)
-    def __rsub__(self: Tensor, o: Any) -> Tensor: return apply(sub, o, self)
-    def __mul__(self: Tensor, o: Any) -> Tensor: return apply(mul, self, o)
-    def __rmul__(self: Tensor, o: Any) -> Tensor: return apply(mul, o, self)
-    def __truediv__(self: Tensor, o: Any) -> Tensor: return apply(div, self, o)
-    def __rtruediv__(self: Tensor, o: Any) -> Tensor: return apply(div, o, self)
-    def __floordiv__(self: Tensor, o: Any) -> Tensor: return apply(fdiv, self, o)
-    def __rfloordiv__(self: Tensor, o: Any) -> Tensor: return apply(fdiv, o, self)
-    def __mod__(self: Tensor, o: Any) -> Tensor: return apply(rem, self, o)
-    def __rmod__(self: Tensor, o: Any) -> Tensor: return apply(rem, o, self)
-    def __pow__(self: Tensor, o: Any) -> Tensor: return apply(pw, self, o)
-    def __rpow__(self: Tensor, o: Any) -> Tensor: return apply(pw, o, self)
-    def __matmul__(self: Tensor, o: Any) -> Tensor: return apply(mm, self, o)
-    def __rmatmul__(self: Tensor, o: Any) -> Tensor: return apply(mm, o, self)
-    def __neg__(self: Tensor) -> Tensor: return apply(neg, self)
+    # The hottest calls in training loops: one closure per op (see make_binary).
+    fadd, fsub, fmul, fdv = make_binary(add), make_binary(sub), make_binary(mul), make_binary(div)
+    ffd, frem, fpw, fmm = make_binary(fdiv), make_binary(rem), make_binary(pw), make_binary(mm)
+    __add__, __sub__, __mul__, __truediv__ = fadd, fsub, fmul, fdv
+    __floordiv__, __mod__, __pow__, __matmul__ = ffd, frem, fpw, fmm
+    def __radd__(self: Tensor, o: Any) -> Tensor: return fadd(o, self)
+    def __rsub__(self: Tensor, o: Any) -> Tensor: return fsub(o, self)
+    def __rmul__(self: Tensor, o: Any) -> Tensor: return fmul(o, self)
+    def __rtruediv__(self: Tensor, o: Any) -> Tensor: return fdv(o, self)
+    def __rfloordiv__(self: Tensor, o: Any) -> Tensor: return ffd(o, self)
+    def __rmod__(self: Tensor, o: Any) -> Tensor: return frem(o, self)
+    def __rpow__(self: Tensor, o: Any) -> Tensor: return fpw(o, self)
+    def __rmatmul__(self: Tensor, o: Any) -> Tensor: return fmm(o, self)
+    def __neg__(self: Tensor) -> Tensor: return apply1(neg, self)
     def __pos__(self: Tensor) -> Tensor: return self
     def __iadd__(self: Tensor, o: Any) -> Tensor: return self._inplace(add, o)
     def __isub__(self: Tensor, o: Any) -> Tensor: return self._inplace(sub, o)
@@ -113,7 +120,7 @@ def _bind_operators() -> None:
 
     ops = dict(locals())
     for name, fn in ops.items():
-        if name.startswith("__"):
+        if name.startswith("__") and name.endswith("__"):
             setattr(Tensor, name, fn)
     cmp = {"__eq__": "eq", "__ne__": "ne", "__lt__": "lt", "__le__": "le", "__gt__": "gt",
            "__ge__": "ge", "__and__": "bitwise_and", "__or__": "bitwise_or",
@@ -132,8 +139,9 @@ def _bind_operators() -> None:
 
 
 def _binary(op: OpDef) -> Callable[..., Any]:
-    return lambda self, o: apply(op, self, o)
+    return make_binary(op)
 
 
 def _reflected(op: OpDef) -> Callable[..., Any]:
-    return lambda self, o: apply(op, o, self)
+    f = make_binary(op)
+    return lambda self, o: f(o, self)

@@ -2,11 +2,12 @@
 
 The walk is iterative (no recursion, so a chain of 100,000 ops is fine):
 
-1. From the output nodes, count for every reachable node how many edges
-   point into it (its number of consumers).
-2. Process nodes whose consumers have all delivered their gradient (a
-   topological order), run the node's rules, reduce each result to its input's
-   shape, and add it to the input node's pending gradient or to the leaf's.
+1. Every node carries a sequence number from its creation; a node's inputs
+   were created before it, so popping nodes from a max-heap on that number
+   visits each node after all of its consumers (a topological order, with no
+   dependency-counting pass over the graph).
+2. For each node, run its rules, reduce each result to its input's shape and
+   dtype, and add it to the input node's pending gradient or to the leaf's.
 3. Without ``retain_graph`` each node drops its saved arrays once used.
 
 Gradients are NumPy arrays in the ordinary walk and Tensors under
@@ -17,6 +18,7 @@ differentiated again.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from heapq import heappop, heappush
 from typing import Any
 
 import numpy as np
@@ -72,70 +74,98 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], *, retain_graph:
     without it only ``capture`` is filled (``autograd.grad``).
     """
     b = tensor_backend() if create_graph else array_backend()
+    # Nodes are processed in descending creation order (``seq``): every consumer
+    # of a node was created after it, so by the time a node is popped all
+    # gradient contributions to it have arrived.  ``pending`` sums them.
     pending: dict[Node, Any] = {}
+    heap: list[tuple[int, Node]] = []
     leaf_grads: dict[int, list[Any]] = {}
     for t, g in zip(roots, seeds):
-        if t.grad_fn is not None:
-            pending[t.grad_fn] = _add(pending.get(t.grad_fn), g)
+        node = t.grad_fn
+        if node is not None:
+            if node.saved is None:
+                raise node.freed_error()
+            if node in pending:
+                pending[node] = pending[node] + g
+            else:
+                pending[node] = g
+                heappush(heap, (-node.seq, node))
         else:
             entry = leaf_grads.setdefault(id(t), [t, None])
             entry[1] = _add(entry[1], g)
 
-    # 1. consumers per node, by an explicit-stack depth-first search
-    deps: dict[Node, int] = {}
-    stack = [n for n in pending]
-    seen = set(stack)
-    while stack:
-        node = stack.pop()
-        if node.freed:
-            raise node.freed_error()
-        for e in node.edges:
-            if type(e) is Node:
-                deps[e] = deps.get(e, 0) + 1
-                if e not in seen:
-                    seen.add(e)
-                    stack.append(e)
-    ready = [n for n in pending if n not in deps]
-
     prev_mode = _STATE[0]
     _STATE[0] = create_graph
     try:
-        while ready:
-            node = ready.pop()
-            g = pending.pop(node, None)
-            edges = node.edges
-            if g is not None:
-                if node.hooks:
-                    g = _run_hooks(node.hooks, g, create_graph)
-                if node.retained is not None:
-                    owner = node.retained()
-                    if owner is not None:
-                        owner.grad = _owned(g, create_graph, owner.grad, accumulate=False)
-                if capture is not None and node in capture:
-                    capture[node] = g
-                if node.freed:
-                    raise node.freed_error()
-                grads = _node_grads(node, b, g, create_graph)
-                if not retain_graph:
-                    node.release()
+        node = heappop(heap)[1] if heap else None
+        while node is not None:
+            g = pending.pop(node)
+            if node.extra is not None:
+                g = _node_extras(node, g, create_graph)
+            if capture is not None and node in capture:
+                capture[node] = g
+            if node.saved is None:
+                raise node.freed_error()
+            checks = node.checks
+            if checks is not None:
+                for box, version, _ in checks:
+                    if box[0] != version:
+                        node.check_versions()  # raises with the full message
+            grads = node.op.grads
+            if create_graph:
+                inputs, out = _unpack(node)
             else:
-                grads = (None,) * len(edges)
-            for e, gi in zip(edges, grads):
+                inputs, out = node.saved, node.out
+            attrs = node.attrs
+            meta = node.meta
+            fresh = None
+            i = -1
+            for e in node.edges:
+                i += 1
                 if e is None:
                     continue
+                if attrs:
+                    gi = grads[i](b, g, out, *inputs, **attrs)
+                else:
+                    gi = grads[i](b, g, out, *inputs)
+                m = meta[i]
+                if m is not None:
+                    if gi.shape != m[0]:
+                        gi = b.sum_to(gi, shape=m[0])
+                    if gi.dtype != m[1]:
+                        gi = b.cast(gi, dtype=m[1])
                 if type(e) is Node:
-                    if gi is not None:
-                        pending[e] = _add(pending.get(e), gi)
-                    left = deps[e] - 1
-                    deps[e] = left
-                    if left == 0:
-                        ready.append(e)
-                elif gi is not None:
+                    if e in pending:
+                        pending[e] = pending[e] + gi
+                    else:
+                        if e.saved is None:
+                            raise e.freed_error()
+                        pending[e] = gi
+                        if fresh is None:
+                            fresh = e
+                        else:
+                            heappush(heap, (-e.seq, e))
+                else:
                     entry = leaf_grads.get(id(e))
                     if entry is None:
                         leaf_grads[id(e)] = [e, gi]
                     else:
                         entry[1] = entry[1] + gi
+            if not retain_graph:
+                node.saved = None
+                node.out = None
+            # Chain shortcut: a newly reached node that is newer than everything
+            # waiting in the heap is next in order anyway; skip the heap.
+            if fresh is not None:
+                if heap and heap[0][0] < -fresh.seq:
+                    heappush(heap, (-fresh.seq, fresh))
+                    node = heappop(heap)[1]
+                else:
+                    node = fresh
+            elif heap:
+                node = heappop(heap)[1]
+            else:
+                node = None
 
         for leaf, g in leaf_grads.values():
             if leaf._hooks:
@@ -148,29 +178,15 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], *, retain_graph:
         _STATE[0] = prev_mode
 
 
-def _node_grads(node: Node, b: Any, g: Any, create_graph: bool) -> list[Any]:
-    """Run ``node``'s rules: one gradient per input, reduced to its shape and dtype."""
-    if node.checks:
-        node.check_versions()
-    op = node.op
-    if create_graph:
-        inputs, out = _unpack(node)
-    else:
-        inputs, out = node.saved, node.out
-    attrs = node.attrs
-    result = []
-    for i, e in enumerate(node.edges):
-        if e is None:
-            result.append(None)
-            continue
-        gi = op.grads[i](b, g, out, *inputs, **attrs)
-        shape, dtype = node.meta[i]
-        if gi.shape != shape:
-            gi = b.sum_to(gi, shape=shape)
-        if gi.dtype != dtype:
-            gi = b.cast(gi, dtype=dtype)
-        result.append(gi)
-    return result
+def _node_extras(node: Node, g: Any, create_graph: bool) -> Any:
+    """Tensor hooks registered on a non-leaf, and ``retain_grad``."""
+    if node.hooks:
+        g = _run_hooks(node.hooks, g, create_graph)
+    if node.retained is not None:
+        owner = node.retained()
+        if owner is not None:
+            owner.grad = _owned(g, create_graph, owner.grad, accumulate=False)
+    return g
 
 
 def _unpack(node: Node) -> tuple[tuple[Any, ...], Any]:

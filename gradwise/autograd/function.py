@@ -3,10 +3,13 @@
 Tensor methods, operators and the public ``gradwise.<name>`` functions all end
 here.  ``apply`` runs the op's forward on arrays and, when grad mode is on and
 an input requires grad, records a :class:`Node` so backward can find it.
+``apply1``/``apply2`` are the same path unrolled for one and two inputs (the
+operators and unary methods that dominate small-model training).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -19,7 +22,8 @@ from gradwise.ops.registry import OpDef
 
 _ndarray = np.ndarray
 _asarray = np.asarray
-_FLOAT_KINDS = "fc"
+_new = object.__new__
+_NO_SAVE: dict[int, tuple[None, ...]] = {n: (None,) * n for n in range(8)}
 
 
 def _broadcast_message(op: OpDef, datas: list[Any]) -> str:
@@ -36,6 +40,34 @@ def _broadcast_message(op: OpDef, datas: list[Any]) -> str:
             "aligns trailing dimensions; each pair must be equal or one of them 1.")
 
 
+def _forward_failed(op: OpDef, datas: list[Any], exc: ValueError) -> Exception:
+    if isinstance(exc, ShapeError) or "broadcast" not in str(exc):
+        return exc
+    return ShapeError(_broadcast_message(op, datas))
+
+
+def _wrap(out: Any) -> Tensor:
+    if type(out) is not _ndarray:
+        out = _asarray(out)
+    t = _new(Tensor)
+    t.data = out
+    t.requires_grad = False
+    t.grad = None
+    t.grad_fn = None
+    t._version = None
+    t._hooks = None
+    return t
+
+
+def _share_version(src: Any, t: Tensor) -> None:
+    """Views share their base's version counter: writing through one bumps both."""
+    if isinstance(src, Tensor):
+        box = src._version
+        if box is None:
+            box = src._version = [0]
+        t._version = box
+
+
 def apply(op: OpDef, *args: Any, **attrs: Any) -> Tensor:
     """Run ``op`` on ``args`` (Tensors or constants) and record it for backward.
 
@@ -45,8 +77,8 @@ def apply(op: OpDef, *args: Any, **attrs: Any) -> Tensor:
     >>> apply(MUL, x, 3.0)
     tensor([3., 6.], grad_fn=<MulBackward0>)
     """
-    datas = []
     need = False
+    datas = []
     for a in args:
         if isinstance(a, Tensor):
             datas.append(a.data)
@@ -57,48 +89,223 @@ def apply(op: OpDef, *args: Any, **attrs: Any) -> Tensor:
     try:
         out = op.forward(*datas, **attrs)
     except ValueError as exc:
-        if isinstance(exc, ShapeError) or "broadcast" not in str(exc):
-            raise
-        raise ShapeError(_broadcast_message(op, datas)) from None
-    if type(out) is not _ndarray:
-        out = _asarray(out)
-    t = Tensor._make(out)
+        raise _forward_failed(op, datas, exc) from None
+    t = _wrap(out)
     if op.view:
-        t._version = args[0]._version
-    if need and _STATE[0] and out.dtype.kind in _FLOAT_KINDS and op.differentiable:
-        t.requires_grad = True
-        t.grad_fn = _record(op, args, datas, out, t, attrs)
+        _share_version(args[0], t)
+    if need and _STATE[0] and op.differentiable and t.data.dtype.kind in "fc":
+        _record(op, args, datas, t, attrs)
     return t
 
 
-def _record(op: OpDef, args: tuple[Any, ...], datas: list[Any], out: np.ndarray,
-            t: Tensor, attrs: dict[str, Any]) -> Node:
+def make_unary(op: OpDef) -> Callable[[Tensor], Tensor]:
+    """A fast ``f(x)`` for a one-input op without attributes on a Tensor (see make_binary)."""
+    fwd = op.forward
+    differentiable = op.differentiable
+    saves_inputs = op.saves_inputs
+    saves_out = op.saves_out
+    view = op.view
+    state = _STATE
+
+    def unary(x: Tensor) -> Tensor:
+        xd = x.data
+        out = fwd(xd)
+        if out.__class__ is not _ndarray:
+            out = _asarray(out)
+        t = _new(Tensor)
+        t.data = out
+        t.grad = None
+        t._hooks = None
+        t._version = None
+        if x.requires_grad and state[0] and differentiable and out.dtype.kind in "fc":
+            t.requires_grad = True
+            edge = x.grad_fn
+            if edge is None:
+                edge = x
+            meta = None if (xd.shape == out.shape and xd.dtype is out.dtype) else (xd.shape, xd.dtype)
+            checks: Any = None
+            if saves_inputs:
+                box = x._version
+                if box is None:
+                    box = x._version = [0]
+                checks = ((box, box[0], 0),)
+                saved = (xd,)
+            else:
+                saved = (None,)
+            if saves_out:
+                box = t._version = [0]
+                checks = ((box, 0, -1),) if checks is None else checks + ((box, 0, -1),)
+            t.grad_fn = Node(op, (edge,), saved, out if saves_out else None, _NO_ATTRS, (meta,),
+                             checks)
+            if state[1]:
+                _trace(t.grad_fn)
+        else:
+            t.requires_grad = False
+            t.grad_fn = None
+        if view:
+            _share_version(x, t)
+        return t
+
+    unary.__name__ = op.name
+    return unary
+
+
+def apply1(op: OpDef, x: Tensor) -> Tensor:
+    """:func:`apply` for a one-input op without attributes on a Tensor."""
+    f = _UNARY.get(op)
+    if f is None:
+        f = _UNARY[op] = make_unary(op)
+    return f(x)
+
+
+_UNARY: dict[OpDef, Callable[[Tensor], Tensor]] = {}
+
+
+def make_binary(op: OpDef) -> Callable[[Any, Any], Tensor]:
+    """A fast ``f(x, y)`` for a two-input op without attributes (the binary operators).
+
+    The op's fields are bound once as closure variables and the recording is
+    unrolled by hand: this is the hottest code of small-model training.
+    ``op.extra["operator_forward"]`` may name a plain ufunc to call instead of
+    ``op.forward`` (e.g. ``np.add`` for ``add``, whose forward also takes ``alpha``).
+    """
+    fwd = op.extra.get("operator_forward", op.forward)
+    differentiable = op.differentiable
+    g0, g1 = op.grads
+    saves_inputs = op.saves_inputs
+    saves_out = op.saves_out
+    state = _STATE
+
+    def binary(x: Any, y: Any) -> Tensor:
+        xt = isinstance(x, Tensor)
+        if xt:
+            xd = x.data
+            xr = x.requires_grad
+        else:
+            xd = x
+            xr = False
+        yt = isinstance(y, Tensor)
+        if yt:
+            yd = y.data
+            yr = y.requires_grad
+        else:
+            yd = y
+            yr = False
+        try:
+            out = fwd(xd, yd)
+        except ValueError as exc:
+            raise _forward_failed(op, [xd, yd], exc) from None
+        if out.__class__ is not _ndarray:
+            out = _asarray(out)
+        t = _new(Tensor)
+        t.data = out
+        t.grad = None
+        t._hooks = None
+        if (xr or yr) and state[0] and differentiable and out.dtype.kind in "fc":
+            t.requires_grad = True
+            oshape = out.shape
+            odtype = out.dtype
+            if xr and g0 is not None:
+                ex = x.grad_fn
+                if ex is None:
+                    ex = x
+                mx = None if (xd.shape == oshape and xd.dtype is odtype) else (xd.shape, xd.dtype)
+            else:
+                ex = mx = None
+            if yr and g1 is not None:
+                ey = y.grad_fn
+                if ey is None:
+                    ey = y
+                my = None if (yd.shape == oshape and yd.dtype is odtype) else (yd.shape, yd.dtype)
+            else:
+                ey = my = None
+            checks: Any = None
+            if saves_inputs:
+                saved = (xd, yd)
+                if xt:
+                    bx = x._version
+                    if bx is None:
+                        bx = x._version = [0]
+                    checks = ((bx, bx[0], 0),)
+                if yt:
+                    by = y._version
+                    if by is None:
+                        by = y._version = [0]
+                    checks = ((by, by[0], 1),) if checks is None else checks + ((by, by[0], 1),)
+            else:
+                saved = (None, None)
+            if saves_out:
+                box = [0]
+                t._version = box
+                checks = ((box, 0, -1),) if checks is None else checks + ((box, 0, -1),)
+                saved_out = out
+            else:
+                t._version = None
+                saved_out = None
+            t.grad_fn = Node(op, (ex, ey), saved, saved_out, _NO_ATTRS, (mx, my), checks)
+            if state[1]:
+                _trace(t.grad_fn)
+        else:
+            t.requires_grad = False
+            t.grad_fn = None
+            t._version = None
+        return t
+
+    binary.__name__ = op.name
+    return binary
+
+
+def apply2(op: OpDef, x: Any, y: Any) -> Tensor:
+    """:func:`apply` for a two-input op without attributes."""
+    f = _BINARY.get(op)
+    if f is None:
+        f = _BINARY[op] = make_binary(op)
+    return f(x, y)
+
+
+_BINARY: dict[OpDef, Callable[[Any, Any], Tensor]] = {}
+_NO_ATTRS: dict[str, Any] = {}
+
+
+def _record(op: OpDef, args: tuple[Any, ...], datas: Any, t: Tensor, attrs: dict[str, Any]) -> None:
+    out = t.data
+    oshape = out.shape
+    odtype = out.dtype
     edges = []
     meta = []
     checks = []
     grads = op.grads
     save = op.saves_inputs
     for i, a in enumerate(args):
-        if isinstance(a, Tensor):
-            if a.requires_grad and grads[i] is not None:
-                edges.append(a.grad_fn if a.grad_fn is not None else a)
-                meta.append((a.data.shape, a.data.dtype))
-            else:
-                edges.append(None)
-                meta.append(None)
-            if save:
-                checks.append((a._version, a._version[0], i))
+        if isinstance(a, Tensor) and a.requires_grad and grads[i] is not None:
+            edges.append(a.grad_fn if a.grad_fn is not None else a)
+            d = a.data
+            meta.append(None if (d.shape == oshape and d.dtype == odtype) else (d.shape, d.dtype))
         else:
             edges.append(None)
             meta.append(None)
+        if save and isinstance(a, Tensor):
+            box = a._version
+            if box is None:
+                box = a._version = [0]
+            checks.append((box, box[0], i))
     if op.saves_out:
-        checks.append((t._version, t._version[0], -1))
-    node = Node(op, tuple(edges), tuple(datas) if save else (None,) * len(datas),
-                out if op.saves_out else None, attrs, tuple(meta), tuple(checks))
+        box = t._version
+        if box is None:
+            box = t._version = [0]
+        checks.append((box, box[0], -1))
+    t.requires_grad = True
+    t.grad_fn = Node(op, tuple(edges), tuple(datas) if save else _NO_SAVE[len(datas)],
+                     out if op.saves_out else None, attrs, tuple(meta),
+                     tuple(checks) if checks else None)
     if _STATE[1]:
-        from gradwise.autograd.anomaly import capture_trace
-        node.trace = capture_trace()
-    return node
+        _trace(t.grad_fn)
+
+
+def _trace(node: Node) -> None:
+    from gradwise.autograd.anomaly import capture_trace
+
+    node.trace = capture_trace()
 
 
 def call(op: OpDef, *args: Any, **kwargs: Any) -> Tensor:

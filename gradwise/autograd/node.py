@@ -9,6 +9,7 @@ at backward instead of silently giving a wrong gradient.
 
 from __future__ import annotations
 
+import itertools
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,9 @@ from gradwise.ops.registry import OpDef
 
 if TYPE_CHECKING:
     from gradwise.autograd.tensor import Tensor
+
+
+_next_seq = itertools.count().__next__
 
 
 def _camel(name: str) -> str:
@@ -33,12 +37,20 @@ class Node:
     what it is the gradient of.
     """
 
-    __slots__ = ("op", "edges", "saved", "out", "attrs", "meta", "checks",
-                 "hooks", "retained", "freed", "trace", "__weakref__")
+    __slots__ = ("op", "edges", "saved", "out", "attrs", "meta", "checks", "extra", "seq",
+                 "__weakref__")
 
-    def __init__(self, op: OpDef, edges: tuple[Any, ...], saved: tuple[Any, ...] | None,
+    # ``meta[i]`` is ``None`` when input i already has the output's shape and
+    # dtype (no reduction or cast needed at backward: the common case).
+    # ``checks`` is ``None`` when nothing saved can be modified in place.
+    # ``saved`` becomes ``None`` when the node is freed after a backward.
+    # ``seq`` numbers nodes in creation order: a node's inputs always have
+    # smaller numbers, so descending ``seq`` is a topological order.
+    # Hooks, retain_grad and the anomaly trace are rare: they live in ``extra``
+    # (a :class:`NodeExtra`, created on first use) so that recording stays cheap.
+    def __init__(self, op: OpDef, edges: tuple[Any, ...], saved: tuple[Any, ...],
                  out: Any, attrs: dict[str, Any], meta: tuple[Any, ...],
-                 checks: tuple[tuple[list[int], int, int], ...]) -> None:
+                 checks: tuple[tuple[list[int], int, int], ...] | None) -> None:
         self.op = op
         self.edges = edges
         self.saved = saved
@@ -46,10 +58,42 @@ class Node:
         self.attrs = attrs
         self.meta = meta
         self.checks = checks
-        self.hooks: list[Any] | None = None
-        self.retained: weakref.ref[Tensor] | None = None
-        self.freed = False
-        self.trace: Any = None
+        self.extra: NodeExtra | None = None
+        self.seq = _next_seq()
+
+    def _extra(self) -> NodeExtra:
+        if self.extra is None:
+            self.extra = NodeExtra()
+        return self.extra
+
+    @property
+    def freed(self) -> bool:
+        """True once a backward without ``retain_graph`` released the saved arrays."""
+        return self.saved is None
+
+    @property
+    def hooks(self) -> list[Any] | None:
+        return self.extra.hooks if self.extra is not None else None
+
+    @hooks.setter
+    def hooks(self, value: list[Any] | None) -> None:
+        self._extra().hooks = value
+
+    @property
+    def retained(self) -> weakref.ref[Tensor] | None:
+        return self.extra.retained if self.extra is not None else None
+
+    @retained.setter
+    def retained(self, value: weakref.ref[Tensor] | None) -> None:
+        self._extra().retained = value
+
+    @property
+    def trace(self) -> Any:
+        return self.extra.trace if self.extra is not None else None
+
+    @trace.setter
+    def trace(self, value: Any) -> None:
+        self._extra().trace = value
 
     def name(self) -> str:
         """PyTorch-style node name, e.g. ``MulBackward0``."""
@@ -79,13 +123,15 @@ class Node:
 
     def meta_shape(self, index: int) -> tuple[int, ...]:
         m = self.meta[index]
-        return m[0] if m is not None else ()
+        if m is not None:
+            return m[0]
+        a = self.saved[index] if self.saved else None
+        return tuple(getattr(a, "shape", ()))
 
     def release(self) -> None:
         """Drop the saved arrays (after a backward without ``retain_graph``)."""
         self.saved = None
         self.out = None
-        self.freed = True
 
     def freed_error(self) -> GraphError:
         return GraphError(
@@ -94,3 +140,14 @@ class Node:
             ".backward() (or autograd.grad) if you need to backward through the graph "
             "again, or recompute the forward pass."
         )
+
+
+class NodeExtra:
+    """The rarely used parts of a node: tensor hooks, retain_grad, anomaly trace."""
+
+    __slots__ = ("hooks", "retained", "trace")
+
+    def __init__(self) -> None:
+        self.hooks: list[Any] | None = None
+        self.retained: Any = None
+        self.trace: Any = None

@@ -50,7 +50,8 @@ class Tensor:
         self.data = as_array(data, dtype, copy=True)
         self.grad: Tensor | None = None
         self.grad_fn: Any = None
-        self._version = [0]
+        # Version counter, a one-element list shared with views; created on first need.
+        self._version: list[int] | None = None
         self._hooks: list[Callable[..., Any]] | None = None
         self.requires_grad = False
         if requires_grad:
@@ -64,7 +65,7 @@ class Tensor:
         t.requires_grad = False
         t.grad = None
         t.grad_fn = None
-        t._version = [0]
+        t._version = None
         t._hooks = None
         return t
 
@@ -190,6 +191,8 @@ class Tensor:
     def detach(self) -> Tensor:
         """A new leaf sharing this tensor's data, cut from the graph."""
         t = Tensor._make(self.data)
+        if self._version is None:
+            self._version = [0]
         t._version = self._version
         return t
 
@@ -343,6 +346,8 @@ class Tensor:
         if not self.data.flags.writeable:
             self.data = np.array(self.data)
         np.copyto(self.data, values, casting="unsafe")
+        if self._version is None:
+            self._version = [0]
         self._version[0] += 1
 
     def zero_(self) -> Tensor:
@@ -358,7 +363,7 @@ class Tensor:
             self.data = np.full_like(self.data, value)
             self.grad_fn = None
             self.requires_grad = False
-            self._version = [self._version[0] + 1]
+            self._version = None
             return self
         self._write(value.data if isinstance(value, Tensor) else value)
         return self

@@ -33,6 +33,7 @@ ADD = defop(
      lambda b, g, out, x, y, alpha=1: g if alpha == 1 else g * alpha),
     binary("real", "real", attrs=({}, {"alpha": 0.5})),
     prepare=_prepare_alpha, saves_inputs=False, saves_out=False, inplace=True,
+    extra={"operator_forward": np.add},
     doc="``input + alpha * other`` with broadcasting.\n\n"
         ">>> import gradwise as gw\n>>> gw.add(gw.ones(2), gw.ones(2), alpha=3).tolist()\n[4.0, 4.0]",
 )
@@ -43,7 +44,7 @@ SUB = defop(
      lambda b, g, out, x, y, alpha=1: -g if alpha == 1 else g * (-alpha)),
     binary("real", "real", attrs=({}, {"alpha": 2.0})),
     prepare=_prepare_alpha, saves_inputs=False, saves_out=False, inplace=True,
-    aliases=("subtract",),
+    aliases=("subtract",), extra={"operator_forward": np.subtract},
     doc="``input - alpha * other`` with broadcasting.",
 )
 

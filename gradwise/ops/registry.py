@@ -69,11 +69,12 @@ class OpDef:
     aliases: tuple[str, ...] = ()
     doc: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    differentiable: bool = field(init=False, default=False)
+    """True when at least one input has a gradient rule."""
 
-    @property
-    def differentiable(self) -> bool:
-        """True when at least one input has a gradient rule."""
-        return any(r is not None for r in self.grads)
+    def __post_init__(self) -> None:
+        # Precomputed once: the hot path reads a plain attribute.
+        object.__setattr__(self, "differentiable", any(r is not None for r in self.grads))
 
     def __repr__(self) -> str:
         return f"OpDef({self.name!r})"
