@@ -173,6 +173,8 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], *, retain_graph:
             if capture is not None and leaf in capture:
                 capture[leaf] = g
             if accumulate and leaf.requires_grad:
+                if g.dtype != leaf.data.dtype:  # a gradient has the dtype of its tensor
+                    g = b.cast(g, dtype=leaf.data.dtype)
                 leaf.grad = _owned(g, create_graph, leaf.grad, accumulate=True)
     finally:
         _STATE[0] = prev_mode

@@ -7,6 +7,7 @@ keeps a float32 ``x`` float32.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -81,7 +82,10 @@ def _pow_grad_base(b: Any, g: Any, out: Any, x: Any, y: Any) -> Any:
 
 
 def _pow_grad_exponent(b: Any, g: Any, out: Any, x: Any, y: Any) -> Any:
-    # d(x^y)/dy = x^y * log(x); defined for x > 0 only.
+    # d(x^y)/dy = x^y * log(x); defined for x > 0 only.  A Python-number base
+    # (``2 ** t``) uses math.log so the constant stays weakly typed (no float64 upcast).
+    if isinstance(x, (int, float)):
+        return g * out * math.log(x)
     return g * out * b.log(x)
 
 
