@@ -92,7 +92,7 @@ class Domain:
             if len(shapes) != len(self.kinds):
                 raise ValueError(f"shape case {shapes} has {len(shapes)} shapes for {len(self.kinds)} inputs")
             for attrs in self.attrs:
-                args = tuple(KINDS[k](rng, s) for k, s in zip(self.kinds, shapes))
+                args = tuple(np.asarray(KINDS[k](rng, s)) for k, s in zip(self.kinds, shapes))
                 out.append(Sample(args, dict(attrs), diff))
         return out
 

@@ -28,7 +28,9 @@ from typing import Any
 from gradwise.ops.domain import Domain
 
 Rule = Callable[..., Any]
-Prepare = Callable[..., tuple[tuple[Any, ...], dict[str, Any]]]
+Prepared = tuple[tuple[Any, ...], dict[str, Any]]
+"""What a ``prepare`` function returns: the positional inputs and the attributes."""
+Prepare = Callable[..., Prepared]
 
 
 @dataclass(frozen=True, eq=False)
