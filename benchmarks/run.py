@@ -75,6 +75,10 @@ def run_sub(python: str, workload: str, framework: str, repeats: int, min_time: 
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+def _fmt(v: float | None, width: int, digits: int) -> str:
+    return f"{v:{width}.{digits}f}" if v is not None else f"{'n/a':>{width}}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--torch-python", default=sys.executable,
@@ -111,12 +115,10 @@ def main() -> None:
     for name, row in results.items():
         unit, scale = PER_STEP[name]
         vals = {fw: (r["seconds_per_step"] * scale if r else None) for fw, r in row.items()}
-        def fmt(v: float | None) -> str:
-            return f"{v:10.3f}" if v is not None else f"{'n/a':>10}"
         rt = vals["gradwise"] / vals["torch"] if vals["torch"] else None
         rn = vals["gradwise"] / vals["numpy"] if vals["numpy"] else None
-        print(f"{name:<18} {unit:>7} {fmt(vals['gradwise'])} {fmt(vals['numpy'])} {fmt(vals['torch'])} "
-              f"{(f'{rt:9.2f}' if rt else f'{chr(110)}/a':>9)} {(f'{rn:9.2f}' if rn else 'n/a'):>9}")
+        print(f"{name:<18} {unit:>7} {_fmt(vals['gradwise'], 10, 3)} {_fmt(vals['numpy'], 10, 3)} "
+              f"{_fmt(vals['torch'], 10, 3)} {_fmt(rt, 9, 2)} {_fmt(rn, 9, 2)}")
     for mod, t in imports.items():
         print(f"import {mod:<10} {('%.3f s' % t) if t is not None else 'n/a'}")
     out = ROOT / "benchmarks" / "results"
