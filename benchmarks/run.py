@@ -64,9 +64,8 @@ def import_time(python: str, module: str, repeats: int = 5) -> float | None:
 
 def run_sub(python: str, workload: str, framework: str, repeats: int, min_time: float) -> dict | None:
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    code = ("import json,sys; sys.path.insert(0, %r); from benchmarks.run import measure; "
-            "print(json.dumps(measure(%r, %r, %d, %r)))" % (str(ROOT), workload, framework, repeats,
-                                                             min_time))
+    code = (f"import json,sys; sys.path.insert(0, {str(ROOT)!r}); from benchmarks.run import measure; "
+            f"print(json.dumps(measure({workload!r}, {framework!r}, {repeats}, {min_time!r})))")
     r = subprocess.run([python, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
     if r.returncode != 0:
         if framework == "torch" and "No module named 'torch'" in r.stderr:
@@ -120,7 +119,7 @@ def main() -> None:
         print(f"{name:<18} {unit:>7} {_fmt(vals['gradwise'], 10, 3)} {_fmt(vals['numpy'], 10, 3)} "
               f"{_fmt(vals['torch'], 10, 3)} {_fmt(rt, 9, 2)} {_fmt(rn, 9, 2)}")
     for mod, t in imports.items():
-        print(f"import {mod:<10} {('%.3f s' % t) if t is not None else 'n/a'}")
+        print(f"import {mod:<10} {f'{t:.3f} s' if t is not None else 'n/a'}")
     out = ROOT / "benchmarks" / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps({"results": results, "import_seconds": imports},
