@@ -64,7 +64,14 @@ from gradwise.autograd.dtypes import (
     uint8,
 )
 from gradwise.autograd.random import Generator, default_generator, manual_seed
-from gradwise.errors import DimError, DtypeError, GradwiseError, GraphError, ShapeError
+from gradwise.errors import (
+    DimError,
+    DtypeError,
+    GradwiseError,
+    GraphError,
+    IndexOutOfRangeError,
+    ShapeError,
+)
 
 __version__ = "0.1.0"
 

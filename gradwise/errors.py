@@ -21,6 +21,10 @@ class DimError(GradwiseError, IndexError, ValueError):
     """A ``dim`` argument outside ``[-ndim, ndim)`` or repeated."""
 
 
+class IndexOutOfRangeError(GradwiseError, IndexError):
+    """An index outside its dimension; the message names the dimension, its size and the index."""
+
+
 class DtypeError(GradwiseError, TypeError):
     """A dtype the op or the gradient cannot work with."""
 
