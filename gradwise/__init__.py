@@ -77,6 +77,10 @@ __version__ = "0.1.0"
 
 _bind.bind_all()
 globals().update({k: v for k, v in _bind.FUNCTIONS.items() if k not in globals()})
+from gradwise.autograd import multi as _multi  # noqa: E402
+
+_multi.bind()
+globals().update(_multi.FUNCTIONS)
 del _ops
 
 from gradwise import (

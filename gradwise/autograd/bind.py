@@ -17,9 +17,14 @@ from gradwise.ops.registry import REGISTRY, OpDef
 FUNCTIONS: dict[str, Callable[..., Any]] = {}
 
 
+def _unary_plain(op: OpDef) -> bool:
+    """One input, no attributes, not a view: eligible for the unrolled unary path."""
+    return isinstance(op.grads, tuple) and len(op.grads) == 1 and not op.view
+
+
 def _make_function(op: OpDef) -> Callable[..., Any]:
     prepare = op.prepare
-    if prepare is None and len(op.grads) == 1 and not op.view:
+    if prepare is None and _unary_plain(op):
         fast = make_unary(op)
 
         def fn(input: Any) -> Tensor:  # noqa: A002
@@ -30,7 +35,7 @@ def _make_function(op: OpDef) -> Callable[..., Any]:
     elif prepare is None:
         def fn(*inputs: Any) -> Tensor:
             return apply(op, *inputs)
-        n = len(op.grads)
+        n = len(op.grads)  # (variadic ops always have a prepare)
         params = [inspect.Parameter("input" if n == 1 else f"input{i}" if i else "input",
                                     inspect.Parameter.POSITIONAL_ONLY) for i in range(n)]
         if n == 2:
@@ -49,7 +54,7 @@ def _make_function(op: OpDef) -> Callable[..., Any]:
 
 
 def _make_method(fn: Callable[..., Any], name: str, op: OpDef) -> Callable[..., Any]:
-    if op.prepare is None and len(op.grads) == 1 and not op.view:
+    if op.prepare is None and _unary_plain(op):
         method = make_unary(op)
     else:
         def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:

@@ -33,6 +33,30 @@ Prepared = tuple[tuple[Any, ...], dict[str, Any]]
 Prepare = Callable[..., Prepared]
 
 
+class VariadicGrads:
+    """Rules for an op with any number of inputs (``cat``, ``stack``).
+
+    ``rules[i]`` is ``factory(i)``: a rule that knows which input it differentiates.
+    Iterating yields one representative rule (so ``differentiable`` is true).
+    """
+
+    def __init__(self, factory: Callable[[int], Rule]) -> None:
+        self._factory = factory
+        self._cache: dict[int, Rule] = {}
+
+    def __getitem__(self, i: int) -> Rule:
+        rule = self._cache.get(i)
+        if rule is None:
+            rule = self._cache[i] = self._factory(i)
+        return rule
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        yield self[0]
+
+    def __len__(self) -> int:
+        return 0
+
+
 @dataclass(frozen=True, eq=False)
 class OpDef:
     """One row of the op table.
@@ -59,7 +83,7 @@ class OpDef:
 
     name: str
     forward: Callable[..., Any]
-    grads: tuple[Rule | None, ...]
+    grads: tuple[Rule | None, ...] | VariadicGrads
     domain: Domain | None
     prepare: Prepare | None = None
     saves_inputs: bool = True
@@ -101,7 +125,9 @@ def defop(
     **kwargs: Any,
 ) -> OpDef:
     """Declare and register an op in one call (see :class:`OpDef` for the fields)."""
-    return register(OpDef(name, forward, tuple(grads), domain, **kwargs))
+    if not isinstance(grads, VariadicGrads):
+        grads = tuple(grads)
+    return register(OpDef(name, forward, grads, domain, **kwargs))
 
 
 def all_ops() -> list[OpDef]:
