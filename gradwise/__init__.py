@@ -81,10 +81,14 @@ from gradwise.autograd import multi as _multi  # noqa: E402
 
 _multi.bind()
 globals().update(_multi.FUNCTIONS)
+from gradwise.autograd import network_api as _network_api  # noqa: E402
+
+globals().update(_network_api.FUNCTIONS)
 del _ops
 
-from gradwise import (
-    autograd,  # noqa: E402  (the subpackage, after binding)
-    func,  # noqa: E402
+from gradwise import (  # noqa: E402  (subpackages, after binding)
+    autograd,
+    func,
+    linalg,
 )
 from gradwise.func.gradcheck import gradcheck, gradgradcheck  # noqa: E402

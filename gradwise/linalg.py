@@ -61,7 +61,12 @@ def solve(A: Tensor, B: Tensor) -> Tensor:
 
 
 def cholesky(A: Tensor) -> Tensor:
-    """Lower factor ``L`` with ``A = L L^T`` of symmetric positive-definite ``A`` (lower triangle read)."""
+    """Lower factor ``L`` with ``A = L L^T`` of symmetric positive-definite ``A``.
+
+    Only the lower triangle of ``A`` is read, and the gradient is exact for that: PyTorch
+    reports the symmetric gradient ``S`` instead; here the lower entries get ``2 S_ij``,
+    the diagonal ``S_ii`` and the upper triangle 0 (equal along symmetric directions).
+    """
     return call(REGISTRY["cholesky"], A)
 
 

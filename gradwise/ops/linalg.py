@@ -313,6 +313,10 @@ SOLVE = defop(
 )
 
 # --- factorizations of symmetric matrices (read the lower triangle, like PyTorch) ----
+# Gradient convention: the forward reads only the lower triangle, so the gradient here is
+# exact for that function (finite differences agree): an off-diagonal lower entry gets
+# 2 S_ij, the diagonal S_ii, the upper triangle 0, where S is the symmetric gradient that
+# torch.linalg reports.  Both give the same derivative along any symmetric direction.
 
 
 def _sym_lower(a: Any) -> Any:

@@ -1,1 +1,209 @@
-"""(family being written)"""
+"""Pooling: max_pool2d and avg_pool2d (with its adjoint) on NCHW input.
+
+Windows come from the same strided view as convolution.  Output sizes, padding
+and ``ceil_mode`` follow PyTorch (the last window must start inside the input
+or its left padding).  max_pool's gradient goes to the first maximum of each
+window, accumulating where windows overlap; it is a scatter whose gradient is
+the matching gather, so second derivatives exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradwise.errors import ShapeError, format_shape
+from gradwise.ops.conv import _windows
+from gradwise.ops.dims import shape_of
+from gradwise.ops.domain import Domain, Sample
+from gradwise.ops.registry import Prepared, defop
+
+
+def _pair(v: Any, name: str, op: str) -> tuple[int, int]:
+    if isinstance(v, (tuple, list)):
+        if len(v) != 2:
+            raise ValueError(f"{op}: {name} must be an int or a pair, got {v!r}")
+        return int(v[0]), int(v[1])
+    return int(v), int(v)
+
+
+def pool_out_size(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+    """PyTorch's pooling output length for one spatial dimension."""
+    span = n + 2 * p - d * (k - 1) - 1
+    out = (span + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (out - 1) * s >= n + p:
+        out -= 1
+    return out
+
+
+def prepare_pool(op: str, input: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
+                 ceil_mode: bool) -> dict[str, Any]:
+    """Shared argument checks; returns kernel, stride, pad (with ceil-mode extra), dilation, out_hw."""
+    shape = shape_of(input)
+    if len(shape) != 4:
+        raise ShapeError(f"{op}: expected a 4-D (N, C, H, W) input, got shape {format_shape(shape)}")
+    k = _pair(kernel_size, "kernel_size", op)
+    s = k if stride is None or stride == [] else _pair(stride, "stride", op)
+    p = _pair(padding, "padding", op)
+    d = _pair(dilation, "dilation", op)
+    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
+        raise ValueError(f"{op}: padding {p} must be at most half the kernel size {k}")
+    out = []
+    pads = []
+    for ax in range(2):
+        n = shape[2 + ax]
+        o = pool_out_size(n, k[ax], s[ax], p[ax], d[ax], ceil_mode)
+        if o <= 0:
+            raise ShapeError(f"{op}: kernel {k} (dilation {d}) is larger than the padded input "
+                             f"{shape[2:]} (padding {p}); the output would be empty")
+        out.append(o)
+        need = (o - 1) * s[ax] + d[ax] * (k[ax] - 1) + 1
+        pads += [p[ax], max(p[ax], need - n - p[ax])]
+    return {"kernel": k, "stride": s, "pad": tuple(pads), "dilation": d, "out_hw": tuple(out)}
+
+
+def _prepare_max_pool(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                      dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False) -> Prepared:
+    if return_indices:
+        raise ValueError("max_pool2d: return_indices=True is not supported")
+    return (input,), prepare_pool("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+def _max_windows(x: Any, kernel: Any, stride: Any, pad: Any, dilation: Any, out_hw: Any) -> np.ndarray:
+    x = np.asarray(x)
+    win = _windows(x, kernel, stride, pad, dilation, out_hw, fill=-np.inf)
+    return win.reshape(win.shape[:4] + (-1,))
+
+
+def _max_pool(x: Any, kernel: Any, stride: Any, pad: Any, dilation: Any, out_hw: Any) -> np.ndarray:
+    return _max_windows(x, kernel, stride, pad, dilation, out_hw).max(axis=-1)
+
+
+def _argmax_positions(x: Any, kernel: Any, stride: Any, pad: Any, dilation: Any,
+                      out_hw: Any) -> np.ndarray:
+    # Index arithmetic only (no gradient flows through it): the flat H*W position of each
+    # window's first maximum, as (N, C, Ho*Wo).
+    xa = np.asarray(x)
+    h, w = xa.shape[2:]
+    k = np.argmax(_max_windows(xa, kernel, stride, pad, dilation, out_hw), axis=-1)
+    ki, kj = np.divmod(k, kernel[1])
+    rows = np.arange(out_hw[0])[:, None] * stride[0] + ki * dilation[0] - pad[0]
+    cols = np.arange(out_hw[1])[None, :] * stride[1] + kj * dilation[1] - pad[2]
+    return (rows * w + cols).reshape(xa.shape[0], xa.shape[1], -1)
+
+
+def _max_pool_grad(b: Any, g: Any, out: Any, x: Any, **a: Any) -> Any:
+    n, c, h, w = x.shape
+    pos = _argmax_positions(x, **a)
+    flat = b.put_along_dim_add(b.reshape(x * 0.0, shape=(n, c, h * w)),
+                               b.reshape(g, shape=(n, c, pos.shape[2])), dim=2, indices=pos)
+    return b.reshape(flat, shape=(n, c, h, w))
+
+
+def _pool_attrs(k: Any, s: Any, p: Any, o: Any, d: Any = (1, 1)) -> dict[str, Any]:
+    return {"kernel": k, "stride": s, "pad": p, "dilation": d, "out_hw": o}
+
+
+MAX_POOL2D = defop(
+    "max_pool2d", _max_pool, (_max_pool_grad,),
+    Domain(make=lambda rng: [
+        Sample((rng.permutation(50).reshape(2, 1, 5, 5) * 0.1,),
+               _pool_attrs((2, 2), (2, 2), (0, 0, 0, 0), (2, 2))),
+        Sample((rng.permutation(36).reshape(1, 1, 6, 6) * 0.1,),
+               _pool_attrs((3, 3), (2, 2), (1, 1, 1, 2), (3, 3))),
+        Sample((rng.permutation(30).reshape(1, 2, 3, 5) * 0.1,),
+               _pool_attrs((2, 2), (1, 2), (0, 0, 0, 0), (1, 2), (2, 1))),
+    ]),
+    prepare=_prepare_max_pool, saves_out=False, method=False,
+    doc="Max over (kH, kW) windows of NCHW input; gradient to each window's first maximum.\n\n"
+        ">>> import gradwise as gw\n>>> gw.max_pool2d(gw.arange(16.0).reshape(1, 1, 4, 4), 2).tolist()\n"
+        "[[[[5.0, 7.0], [13.0, 15.0]]]]",
+)
+
+
+def _avg_divisor(in_hw: tuple[int, int], kernel: Any, stride: Any, pad: Any, out_hw: Any,
+                 count_include_pad: bool, divisor_override: Any) -> np.ndarray:
+    # PyTorch: the window is clipped to the padded input for count_include_pad, else to the input.
+    if divisor_override:
+        return np.full(out_hw, float(divisor_override))
+    sizes = []
+    for ax in range(2):
+        start = np.arange(out_hw[ax]) * stride[ax] - pad[2 * ax]
+        end = np.minimum(start + kernel[ax], in_hw[ax] + pad[2 * ax])
+        if not count_include_pad:
+            start, end = np.maximum(start, 0), np.minimum(end, in_hw[ax])
+        sizes.append(end - start)
+    return np.outer(sizes[0], sizes[1]).astype(np.float64)
+
+
+def _prepare_avg_pool(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                      ceil_mode: bool = False, count_include_pad: bool = True,
+                      divisor_override: Any = None) -> Prepared:
+    a = prepare_pool("avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode)
+    in_hw = shape_of(input)[2:]
+    div = _avg_divisor(in_hw, a["kernel"], a["stride"], a["pad"], a["out_hw"], count_include_pad,
+                       divisor_override)
+    return (input,), {"kernel": a["kernel"], "stride": a["stride"], "pad": a["pad"],
+                      "out_hw": a["out_hw"], "in_hw": tuple(in_hw), "divisor": div}
+
+
+def _avg_pool(x: Any, kernel: Any, stride: Any, pad: Any, out_hw: Any, in_hw: Any,
+              divisor: Any) -> np.ndarray:
+    x = np.asarray(x)
+    win = _windows(x, kernel, stride, pad, (1, 1), out_hw)
+    return (win.sum(axis=(4, 5)) / divisor).astype(x.dtype, copy=False)
+
+
+def _avg_pool_adjoint(g: Any, kernel: Any, stride: Any, pad: Any, out_hw: Any, in_hw: Any,
+                      divisor: Any) -> np.ndarray:
+    # Spread each output's gradient evenly (1/divisor) over its window.
+    g = np.asarray(g)
+    n, c = g.shape[:2]
+    scaled = (g / divisor).astype(g.dtype, copy=False)
+    hp, wp = in_hw[0] + pad[0] + pad[1], in_hw[1] + pad[2] + pad[3]
+    xp = np.zeros((n, c, hp, wp), dtype=g.dtype)
+    ho, wo = out_hw
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            xp[:, :, i:i + stride[0] * (ho - 1) + 1:stride[0],
+               j:j + stride[1] * (wo - 1) + 1:stride[1]] += scaled
+    return np.ascontiguousarray(xp[:, :, pad[0]:pad[0] + in_hw[0], pad[2]:pad[2] + in_hw[1]])
+
+
+def _avg_samples(rng: np.random.Generator) -> list[Sample]:
+    out = []
+    cases = (((2, 1, 5, 5), 2, 2, 0, False, True), ((1, 2, 5, 6), 3, 2, 1, True, False),
+             ((1, 1, 4, 4), 3, 1, 1, False, True))
+    for shape, k, s, p, ceil, cip in cases:
+        x = rng.standard_normal(shape)
+        (_,), attrs = _prepare_avg_pool(x, k, s, p, ceil, cip)
+        out.append(Sample((x,), attrs))
+    return out
+
+
+AVG_POOL2D = defop(
+    "avg_pool2d", _avg_pool,
+    (lambda b, g, out, x, **a: b.avg_pool2d_adjoint(g, **a),),
+    Domain(make=_avg_samples),
+    prepare=_prepare_avg_pool, saves_inputs=False, saves_out=False, method=False,
+    doc="Mean over (kH, kW) windows of NCHW input (PyTorch's padding/ceil_mode/count_include_pad).\n\n"
+        ">>> import gradwise as gw\n>>> gw.avg_pool2d(gw.ones(1, 1, 4, 4), 2).shape\n(1, 1, 2, 2)",
+)
+
+
+def _avg_adjoint_samples(rng: np.random.Generator) -> list[Sample]:
+    out = []
+    for s in _avg_samples(rng):
+        ho, wo = s.attrs["out_hw"]
+        out.append(Sample((rng.standard_normal(s.args[0].shape[:2] + (ho, wo)),), s.attrs))
+    return out
+
+
+AVG_POOL2D_ADJOINT = defop(
+    "avg_pool2d_adjoint", _avg_pool_adjoint,
+    (lambda b, g, out, y, **a: b.avg_pool2d(g, **a),),
+    Domain(make=_avg_adjoint_samples),
+    saves_inputs=False, saves_out=False, method=False, function=False,
+    doc="The adjoint of avg_pool2d (its gradient).",
+)
