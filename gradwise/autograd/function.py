@@ -47,16 +47,7 @@ def _forward_failed(op: OpDef, datas: list[Any], exc: ValueError) -> Exception:
 
 
 def _wrap(out: Any) -> Tensor:
-    if type(out) is not _ndarray:
-        out = _asarray(out)
-    t = _new(Tensor)
-    t.data = out
-    t.requires_grad = False
-    t.grad = None
-    t.grad_fn = None
-    t._version = None
-    t._hooks = None
-    return t
+    return Tensor._make(out if type(out) is _ndarray else _asarray(out))
 
 
 def _share_version(src: Any, t: Tensor) -> None:
