@@ -52,10 +52,14 @@ def measure(workload: str, framework: str, repeats: int, min_time: float) -> dic
 
 
 def import_time(python: str, module: str, repeats: int = 5) -> float | None:
+    """Median seconds of a fresh interpreter's ``import module``, with bytecode cached
+    (as after any pip install): one untimed import first writes the .pyc files."""
     code = f"import time; t=time.perf_counter(); import {module}; print(time.perf_counter()-t)"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run([python, "-c", f"import {module}"], capture_output=True, cwd=ROOT, env=env)
     out = []
     for _ in range(repeats):
-        r = subprocess.run([python, "-c", code], capture_output=True, text=True, cwd=ROOT)
+        r = subprocess.run([python, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
         if r.returncode != 0:
             return None
         out.append(float(r.stdout.strip()))

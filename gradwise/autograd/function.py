@@ -152,6 +152,28 @@ def apply1(op: OpDef, x: Tensor) -> Tensor:
 _UNARY: dict[OpDef, Callable[[Tensor], Tensor]] = {}
 
 
+_CONSTANTS: dict[tuple[Any, Any], np.ndarray] = {}
+
+
+def _constant(value: float, dtype: np.dtype) -> np.ndarray:
+    """A cached read-only 0-d array of ``value`` in a float tensor's dtype.
+
+    NumPy's path for a Python-scalar operand costs ~0.85 us on a small array against
+    ~0.5 us for a 0-d array; the result dtype is the same (NEP 50: a Python scalar
+    takes the array's float dtype), so ``x * 0.9`` computes the same values, faster,
+    in the forward and again in the backward (which reuses the saved constant).
+    """
+    key = (value, dtype)
+    c = _CONSTANTS.get(key)
+    if c is None:
+        if len(_CONSTANTS) > 4096:
+            _CONSTANTS.clear()
+        c = np.array(value, dtype=dtype)
+        c.flags.writeable = False
+        _CONSTANTS[key] = c
+    return c
+
+
 def make_binary(op: OpDef) -> Callable[[Any, Any], Tensor]:
     """A fast ``f(x, y)`` for a two-input op without attributes (the binary operators).
 
@@ -182,6 +204,10 @@ def make_binary(op: OpDef) -> Callable[[Any, Any], Tensor]:
         else:
             yd = y
             yr = False
+            if xt and (y.__class__ is float or y.__class__ is int) and xd.dtype.kind == "f":
+                yd = _constant(y, xd.dtype)
+        if not xt and yt and (x.__class__ is float or x.__class__ is int) and yd.dtype.kind == "f":
+            xd = _constant(x, yd.dtype)
         try:
             out = fwd(xd, yd)
         except ValueError as exc:

@@ -39,8 +39,13 @@ def _sigmoid(x: Any) -> Any:
     return np.exp(-np.logaddexp(0.0, -x))
 
 
-# sigmoid' = s (1 - s)
-SIGMOID = _act("sigmoid", _sigmoid, lambda b, g, out, x: g * out * (1.0 - out), unary("real"),
+def _sigmoid_grad(b: Any, g: Any, out: Any, x: Any) -> Any:
+    # sigmoid' = s (1 - s), written gs - gs s (array-array products only)
+    gs = g * out
+    return gs - gs * out
+
+
+SIGMOID = _act("sigmoid", _sigmoid, _sigmoid_grad, unary("real"),
                saves_inputs=False,
                doc="The logistic function ``1 / (1 + exp(-x))``, in (0, 1), stable for any x.\n\n"
                    ">>> import gradwise as gw\n>>> gw.sigmoid(gw.zeros(1)).tolist()\n[0.5]")

@@ -100,3 +100,15 @@ def test_requires_grad_on_integer_tensor_is_refused():
         gw.tensor([1, 2], requires_grad=True)
     with pytest.raises(gw.DtypeError):
         gw.arange(3).requires_grad_()
+
+
+def test_python_scalar_operands_keep_numpy_semantics():
+    assert (gw.tensor([1, 2]) * 0.5).dtype == np.float64          # int tensor: NumPy's promotion
+    assert (gw.tensor([1, 2]) * 2).dtype == np.int64
+    x64 = gw.tensor([1.0], dtype=gw.float64)
+    assert (x64 * (1 / 3)).item() == 1 / 3                          # full float64 constant
+    x = gw.tensor([1.0, 2.0], requires_grad=True)
+    y = (3.0 - x) * 0.25 / 2
+    assert y.dtype == np.float32 and np.allclose(y.numpy(), [0.25, 0.125])
+    y.sum().backward()
+    assert np.allclose(x.grad.numpy(), [-0.125, -0.125])
