@@ -128,8 +128,6 @@ def make_unary(op: OpDef) -> Callable[[Tensor], Tensor]:
                 checks = ((box, 0, -1),) if checks is None else checks + ((box, 0, -1),)
             t.grad_fn = Node(op, (edge,), saved, out if saves_out else None, _NO_ATTRS, (meta,),
                              checks)
-            if state[1]:
-                _trace(t.grad_fn)
         else:
             t.requires_grad = False
             t.grad_fn = None
@@ -260,8 +258,6 @@ def make_binary(op: OpDef) -> Callable[[Any, Any], Tensor]:
                 t._version = None
                 saved_out = None
             t.grad_fn = Node(op, (ex, ey), saved, saved_out, _NO_ATTRS, (mx, my), checks)
-            if state[1]:
-                _trace(t.grad_fn)
         else:
             t.requires_grad = False
             t.grad_fn = None
@@ -315,14 +311,6 @@ def _record(op: OpDef, args: tuple[Any, ...], datas: Any, t: Tensor, attrs: dict
     t.grad_fn = Node(op, tuple(edges), tuple(datas) if save else _NO_SAVE[len(datas)],
                      out if op.saves_out else None, attrs, tuple(meta),
                      tuple(checks) if checks else None)
-    if _STATE[1]:
-        _trace(t.grad_fn)
-
-
-def _trace(node: Node) -> None:
-    from gradwise.autograd.anomaly import capture_trace
-
-    node.trace = capture_trace()
 
 
 def call(op: OpDef, *args: Any, **kwargs: Any) -> Tensor:

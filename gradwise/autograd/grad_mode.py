@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# _STATE[0]: grad mode on; _STATE[1]: anomaly detection on (see issue on NaN provenance).
-_STATE: list[bool] = [True, False]
+# _STATE[0]: grad mode on.
+_STATE: list[bool] = [True]
 
 
 def is_grad_enabled() -> bool:

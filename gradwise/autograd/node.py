@@ -46,7 +46,7 @@ class Node:
     # ``saved`` becomes ``None`` when the node is freed after a backward.
     # ``seq`` numbers nodes in creation order: a node's inputs always have
     # smaller numbers, so descending ``seq`` is a topological order.
-    # Hooks, retain_grad and the anomaly trace are rare: they live in ``extra``
+    # Hooks, retain_grad and an anomaly-mode trace are rare: they live in ``extra``
     # (a :class:`NodeExtra`, created on first use) so that recording stays cheap.
     def __init__(self, op: OpDef, edges: tuple[Any, ...], saved: tuple[Any, ...],
                  out: Any, attrs: dict[str, Any], meta: tuple[Any, ...],

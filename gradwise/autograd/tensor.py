@@ -267,7 +267,6 @@ class Tensor:
         return apply(CAST, self, dtype=dt)
 
     astype = to
-    type = to
 
     def float(self) -> Tensor:
         return self.to(np.float32)
