@@ -90,5 +90,6 @@ from gradwise import (  # noqa: E402  (subpackages, after binding)
     autograd,
     func,
     linalg,
+    nn,
 )
 from gradwise.func.gradcheck import gradcheck, gradgradcheck  # noqa: E402
