@@ -91,5 +91,6 @@ from gradwise import (  # noqa: E402  (subpackages, after binding)
     func,
     linalg,
     nn,
+    optim,
 )
 from gradwise.func.gradcheck import gradcheck, gradgradcheck  # noqa: E402

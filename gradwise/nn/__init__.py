@@ -1,6 +1,6 @@
 """``gradwise.nn``: modules, layers, losses, initialisation and functional API (PyTorch's names)."""
 
-from gradwise.nn import functional, init
+from gradwise.nn import functional, init, utils
 from gradwise.nn.containers import ModuleDict, ModuleList, Sequential
 from gradwise.nn.module import Module, RemovableHandle, StateDictError
 from gradwise.nn.modules.activation import (

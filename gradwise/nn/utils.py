@@ -1,0 +1,75 @@
+"""``nn.utils``: gradient clipping and flat parameter vectors."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from gradwise.autograd.tensor import Tensor
+from gradwise.errors import GradwiseError
+
+
+class NonFiniteGradientError(GradwiseError, RuntimeError):
+    """clip_grad_norm_ found a NaN or infinite total norm with error_if_nonfinite=True."""
+
+
+def _with_grads(parameters: Any) -> list[Tensor]:
+    ps = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    return [p for p in ps if p.grad is not None]
+
+
+def clip_grad_norm_(parameters: Any, max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False) -> Tensor:
+    """Scale all gradients together so their total ``norm_type``-norm is at most ``max_norm``;
+    returns the total norm before clipping (the cure for exploding gradients).
+
+    >>> import gradwise as gw
+    >>> w = gw.nn.Parameter(gw.zeros(2)); w.grad = gw.tensor([3.0, 4.0])
+    >>> gw.nn.utils.clip_grad_norm_([w], 1.0).item(), w.grad.tolist()
+    (5.0, [0.6000000238418579, 0.800000011920929])
+    """
+    ps = _with_grads(parameters)
+    if not ps:
+        return Tensor(0.0)
+    norm_type = float(norm_type)
+    if math.isinf(norm_type):
+        total = max(float(np.abs(p.grad.data).max()) for p in ps)
+    else:
+        total = float(sum(float(np.sum(np.abs(p.grad.data.astype(np.float64)) ** norm_type)) for p in ps)
+                      ** (1.0 / norm_type))
+    if error_if_nonfinite and not math.isfinite(total):
+        raise NonFiniteGradientError(f"clip_grad_norm_: the total norm of the gradients is {total}; a NaN or "
+                                     "infinite gradient (check the learning rate and the loss), or pass "
+                                     "error_if_nonfinite=False")
+    coef = max_norm / (total + 1e-6)
+    if coef < 1:
+        for p in ps:
+            p.grad.data = p.grad.data * p.grad.dtype.type(coef)
+    return Tensor(total)
+
+
+def clip_grad_value_(parameters: Any, clip_value: float) -> None:
+    """Clamp every gradient element into ``[-clip_value, clip_value]``."""
+    for p in _with_grads(parameters):
+        p.grad.data = np.clip(p.grad.data, -clip_value, clip_value)
+
+
+def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
+    """All parameters flattened and concatenated (a differentiable view of the values)."""
+    import gradwise as gw
+
+    return gw.cat([p.reshape(-1) for p in parameters])
+
+
+def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
+    """Copy consecutive slices of ``vec`` into the parameters (in place)."""
+    i = 0
+    for p in parameters:
+        n = p.numel()
+        p._write(vec.data[i:i + n].reshape(p.shape))
+        i += n
+    if i != vec.numel():
+        raise ValueError(f"vector_to_parameters: vector has {vec.numel()} elements, parameters need {i}")
