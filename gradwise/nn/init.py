@@ -21,8 +21,8 @@ _GAINS = {"linear": 1.0, "conv1d": 1.0, "conv2d": 1.0, "conv3d": 1.0, "conv_tran
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     """The recommended scale for a nonlinearity (PyTorch's table).
 
-    >>> round(calculate_gain("relu"), 4), calculate_gain("leaky_relu", 0.2) ** 2
-    (1.4142, 1.9230769230769231)
+    >>> round(calculate_gain("relu"), 4), round(calculate_gain("leaky_relu", 0.2) ** 2, 6)
+    (1.4142, 1.923077)
     """
     if nonlinearity == "leaky_relu":
         slope = 0.01 if param is None else float(param)

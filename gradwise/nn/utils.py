@@ -28,8 +28,8 @@ def clip_grad_norm_(parameters: Any, max_norm: float, norm_type: float = 2.0,
 
     >>> import gradwise as gw
     >>> w = gw.nn.Parameter(gw.zeros(2)); w.grad = gw.tensor([3.0, 4.0])
-    >>> gw.nn.utils.clip_grad_norm_([w], 1.0).item(), w.grad.tolist()
-    (5.0, [0.6000000238418579, 0.800000011920929])
+    >>> gw.nn.utils.clip_grad_norm_([w], 1.0).item(), [round(v, 4) for v in w.grad.tolist()]
+    (5.0, [0.6, 0.8])
     """
     ps = _with_grads(parameters)
     if not ps:

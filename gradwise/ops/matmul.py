@@ -56,8 +56,10 @@ def _grad_a(b: Any, g: Any, out: Any, x: Any, y: Any) -> Any:
             return g * y
         # (..., m, k) @ (k,) -> (..., m):  dA = g[..., :, None] * y
         return b.unsqueeze(g, dim=-1) * y
-    if x.ndim == 1:                # (k,) @ (..., k, n) -> (..., n): dA = g[..., None, :] @ B^T
-        return b.matmul(b.unsqueeze(g, dim=-2), _swap(b, y))
+    if x.ndim == 1:                # (k,) @ (..., k, n) -> (..., n): dA = (g[..., None, :] @ B^T)[..., 0, :]
+        # (the node sums the batch dims, but the inserted axis must go: with k == n the
+        # shapes would already match and nothing else would remove it)
+        return b.squeeze_dim(b.matmul(b.unsqueeze(g, dim=-2), _swap(b, y)), dim=-2)
     return b.matmul(g, _swap(b, y))
 
 
@@ -67,8 +69,8 @@ def _grad_b(b: Any, g: Any, out: Any, x: Any, y: Any) -> Any:
             return g * x
         # (k,) @ (..., k, n): dB = x[:, None] * g[..., None, :]
         return b.unsqueeze(x, dim=-1) * b.unsqueeze(g, dim=-2)
-    if y.ndim == 1:                # (..., m, k) @ (k,): dB = sum over batch and m of g[..., None] * A
-        return b.matmul(b.unsqueeze(g, dim=-2), x)
+    if y.ndim == 1:                # (..., m, k) @ (k,): dB = (g[..., None, :] @ A)[..., 0, :], batch summed
+        return b.squeeze_dim(b.matmul(b.unsqueeze(g, dim=-2), x), dim=-2)
     return b.matmul(_swap(b, x), g)
 
 
@@ -80,6 +82,8 @@ MATMUL = defop(
         ((2, 3, 4), (4, 2)),       # batch @ matrix (broadcast)
         ((2, 1, 3, 4), (5, 4, 2)),  # batch dims that both broadcast
         ((4,), (4, 3)),            # vector @ matrix
+        ((3,), (3, 3)),            # vector @ square matrix (input and output shapes coincide)
+        ((3, 3), (3,)),            # square matrix @ vector
         ((3, 4), (4,)),            # matrix @ vector
         ((2, 3, 4), (4,)),         # batch @ vector
         ((4,), (2, 4, 3)),         # vector @ batch
