@@ -308,7 +308,7 @@ def _record(op: OpDef, args: tuple[Any, ...], datas: Any, t: Tensor, attrs: dict
             box = t._version = [0]
         checks.append((box, box[0], -1))
     t.requires_grad = True
-    t.grad_fn = Node(op, tuple(edges), tuple(datas) if save else _NO_SAVE[len(datas)],
+    t.grad_fn = Node(op, tuple(edges), tuple(datas) if save else (_NO_SAVE.get(len(datas)) or (None,) * len(datas)),
                      out if op.saves_out else None, attrs, tuple(meta),
                      tuple(checks) if checks else None)
 

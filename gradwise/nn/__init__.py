@@ -39,4 +39,5 @@ from gradwise.nn.modules.loss import (
 )
 from gradwise.nn.modules.misc import Dropout, Embedding
 from gradwise.nn.modules.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
+from gradwise.nn.modules.rnn import GRU, LSTM, RNN
 from gradwise.nn.parameter import Parameter

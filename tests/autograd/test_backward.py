@@ -140,3 +140,10 @@ def test_grad_fn_and_next_functions():
     (prev, _), (const, _) = y.grad_fn.next_functions
     assert prev.name() == "ExpBackward0" and const is None
     assert prev.next_functions[0][0] is x
+
+
+def test_ops_with_many_inputs_record_and_backpropagate():
+    xs = [gw.tensor([float(i)], requires_grad=True) for i in range(40)]
+    gw.stack(xs).sum().backward()
+    gw.cat(xs).sum().backward()
+    assert all(x.grad.tolist() == [2.0] for x in xs)
