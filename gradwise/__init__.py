@@ -94,3 +94,4 @@ from gradwise import (  # noqa: E402  (subpackages, after binding)
     optim,
 )
 from gradwise.func.gradcheck import gradcheck, gradgradcheck  # noqa: E402
+from gradwise.serialization import load, save  # noqa: E402

@@ -1,0 +1,143 @@
+"""``gradwise.save`` / ``gradwise.load``: nested state without pickle.
+
+A file is a safetensors file (https://github.com/huggingface/safetensors): the
+arrays, plus JSON metadata describing the nested structure (dicts with string
+or integer keys, lists, tuples, numbers, strings, booleans, None) with
+placeholders where arrays go.  Loading never runs code from the file.  Writes
+are atomic: a temporary file in the same folder is written, flushed, fsynced
+and renamed over the target, so a crash mid-save leaves the old file intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gradwise.autograd.tensor import Tensor
+from gradwise.errors import GradwiseError
+
+_FORMAT = "gradwise-1"
+
+
+class CheckpointError(GradwiseError, ValueError):
+    """A file that is not a readable gradwise checkpoint, or an object that cannot be saved."""
+
+
+def _safetensors() -> Any:
+    try:
+        import safetensors.numpy  # noqa: F401
+        from safetensors import safe_open
+    except ImportError:
+        raise ImportError("gradwise.save/load need the safetensors package: pip install 'gradwise[io]'") from None
+    import safetensors.numpy as stn
+
+    return stn, safe_open
+
+
+def _encode(obj: Any, arrays: dict[str, np.ndarray], path: str) -> Any:
+    if isinstance(obj, Tensor):
+        key = f"t{len(arrays)}"
+        arrays[key] = np.ascontiguousarray(obj.data)
+        return {"__array__": key, "tensor": True}
+    if isinstance(obj, np.ndarray):
+        key = f"t{len(arrays)}"
+        arrays[key] = np.ascontiguousarray(obj)
+        return {"__array__": key, "tensor": False}
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    if isinstance(obj, dict):
+        items = []
+        for k, v in obj.items():
+            if not isinstance(k, (str, int)) or isinstance(k, bool):
+                raise CheckpointError(f"save: dict key {k!r} at {path} must be a str or an int")
+            items.append([k, _encode(v, arrays, f"{path}[{k!r}]")])
+        return {"__dict__": items}
+    if isinstance(obj, tuple):
+        return {"__tuple__": [_encode(v, arrays, f"{path}[{i}]") for i, v in enumerate(obj)]}
+    if isinstance(obj, list):
+        return [_encode(v, arrays, f"{path}[{i}]") for i, v in enumerate(obj)]
+    raise CheckpointError(f"save: cannot store a {type(obj).__name__} at {path}; supported: tensors, arrays, "
+                          "dicts, lists, tuples, numbers, strings, booleans and None (save a module's "
+                          "state_dict(), not the module)")
+
+
+def _decode(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
+    if isinstance(obj, list):
+        return [_decode(v, arrays) for v in obj]
+    if isinstance(obj, dict):
+        if "__array__" in obj:
+            arr = arrays[obj["__array__"]]
+            return Tensor._make(arr) if obj.get("tensor") else arr
+        if "__dict__" in obj:
+            return {k: _decode(v, arrays) for k, v in obj["__dict__"]}
+        if "__tuple__" in obj:
+            return tuple(_decode(v, arrays) for v in obj["__tuple__"])
+        raise CheckpointError("load: unknown entry in the checkpoint's structure")
+    return obj
+
+
+def save(obj: Any, path: str | os.PathLike[str]) -> None:
+    """Write ``obj`` (e.g. ``{"model": model.state_dict(), "optim": opt.state_dict()}``) to ``path``.
+
+    >>> import gradwise as gw, tempfile, os
+    >>> f = os.path.join(tempfile.mkdtemp(), "ckpt.safetensors")
+    >>> gw.save({"w": gw.ones(2), "step": 3}, f)
+    >>> gw.load(f)["step"]
+    3
+    """
+    stn, _ = _safetensors()
+    arrays: dict[str, np.ndarray] = {}
+    structure = _encode(obj, arrays, "obj")
+    meta = {"format": _FORMAT, "structure": json.dumps(structure, allow_nan=True)}
+    data = stn.save(arrays, metadata=meta)
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    try:  # make the rename itself durable
+        dfd = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:
+        pass
+
+
+def load(path: str | os.PathLike[str]) -> Any:
+    """Read an object written by :func:`save`.  A truncated or foreign file raises
+    :class:`CheckpointError` naming the file."""
+    stn, safe_open = _safetensors()
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"load: no checkpoint at {p}")
+    try:
+        arrays = stn.load(p.read_bytes())
+        with safe_open(str(p), framework="numpy") as f:
+            meta = f.metadata() or {}
+    except Exception as exc:  # safetensors raises its own error types for bad headers/data
+        raise CheckpointError(f"load: {p} is not a readable checkpoint (truncated or corrupted?): {exc}") from None
+    if meta.get("format") != _FORMAT or "structure" not in meta:
+        raise CheckpointError(f"load: {p} is a safetensors file but not a gradwise checkpoint "
+                              f"(format {meta.get('format')!r}); read it with safetensors directly")
+    try:
+        structure = json.loads(meta["structure"])
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"load: the structure in {p} is corrupted: {exc}") from None
+    return _decode(structure, arrays)
