@@ -84,6 +84,9 @@ globals().update(_multi.FUNCTIONS)
 from gradwise.autograd import network_api as _network_api  # noqa: E402
 
 globals().update(_network_api.FUNCTIONS)
+from gradwise.autograd import reductions_api as _reductions_api  # noqa: E402
+
+globals().update(_reductions_api.bind())
 del _ops
 
 from gradwise import (  # noqa: E402  (subpackages, after binding)
