@@ -98,3 +98,12 @@ from gradwise import (  # noqa: E402  (subpackages, after binding)
 )
 from gradwise.func.gradcheck import gradcheck, gradgradcheck  # noqa: E402
 from gradwise.serialization import load, save  # noqa: E402
+
+
+def __getattr__(name: str) -> object:
+    # data, train and distributed pull in more modules: imported on first use to keep `import gradwise` fast
+    if name in ("data", "train"):
+        import importlib
+
+        return importlib.import_module(f"gradwise.{name}")
+    raise AttributeError(f"module 'gradwise' has no attribute {name!r}")

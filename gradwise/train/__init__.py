@@ -1,0 +1,33 @@
+"""``gradwise.train``: the fit loop (full-batch, stochastic, mini-batch), metrics, callbacks, checkpoints."""
+
+from gradwise.train.callbacks import (
+    Callback,
+    CallbackError,
+    CSVLogger,
+    EarlyStopping,
+    LRSchedulerCallback,
+    ModelCheckpoint,
+    TensorBoardLogger,
+    TerminateOnNaN,
+)
+from gradwise.train.checkpoint import read_checkpoint
+from gradwise.train.history import History
+from gradwise.train.loop import MODES, Trainer, TrainingError, TrainingInterrupted, fit, make_loader
+from gradwise.train.metrics import (
+    Accuracy,
+    ConfusionMatrix,
+    MeanAbsoluteError,
+    MeanSquaredError,
+    Metric,
+    MetricError,
+    R2Score,
+    TopKAccuracy,
+    accuracy,
+    confusion_matrix,
+    get_metric,
+    mae,
+    mse,
+    r2_score,
+    top_k_accuracy,
+)
+from gradwise.train.progress import ProgressBar

@@ -1,0 +1,76 @@
+"""Training checkpoints: everything a run needs to continue as if it had never stopped.
+
+A checkpoint is a :func:`gradwise.save` file (safetensors + JSON, never pickle)
+holding the model's and optimizer's state dicts, the scheduler's, the counters
+(epoch, batch within the epoch, global step, samples seen), the history, the
+callbacks' state, the epoch's running sums, and every random state the run
+draws from: gradwise's default generator, each ``Generator`` held by a module
+(dropout), and the data loader's generator both now and at the start of the
+epoch (so the epoch's shuffled order can be drawn again and the finished
+batches skipped).  Resuming then replays the same floating-point operations in
+the same order: the parameters match an uninterrupted run bit for bit.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from gradwise.autograd.random import Generator
+from gradwise.autograd.tensor import Tensor
+from gradwise.errors import format_shape
+from gradwise.serialization import CheckpointError, load
+
+FORMAT = "gradwise-train-1"
+
+
+def module_generators(model: Any) -> list[Generator]:
+    """Every distinct ``Generator`` held as an attribute by the model's modules, in module order."""
+    found: dict[int, Generator] = {}
+    for m in model.modules():
+        for v in vars(m).values():
+            if isinstance(v, Generator):
+                found.setdefault(id(v), v)
+    return list(found.values())
+
+
+def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Load a training checkpoint and check that it is one (a plain ``gradwise.save`` file is not)."""
+    ckpt = load(path)
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise CheckpointError(f"resume: {os.fspath(path)} is a gradwise file but not a training checkpoint "
+                              f"(format {ckpt.get('format') if isinstance(ckpt, dict) else None!r}, "
+                              f"expected {FORMAT!r}); write one with fit(..., checkpoint_dir=...) or ModelCheckpoint")
+    return ckpt
+
+
+def check_compatible(ckpt: dict[str, Any], model: Any, optimizer: Any, path: str | os.PathLike[str]) -> None:
+    """Raise, touching nothing, unless the checkpoint's model and optimizer fit these ones."""
+    own = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    saved = {k: tuple(np.shape(v.data if isinstance(v, Tensor) else v)) for k, v in ckpt["model"].items()}
+    missing = sorted(set(own) - set(saved))
+    unexpected = sorted(set(saved) - set(own))
+    wrong = [f"{k}: checkpoint {format_shape(saved[k])} vs model {format_shape(own[k])}"
+             for k in own if k in saved and saved[k] != own[k]]
+    if missing or unexpected or wrong:
+        parts = []
+        if wrong:
+            parts.append("shape mismatches: " + "; ".join(wrong))
+        if missing:
+            parts.append(f"missing in checkpoint: {missing}")
+        if unexpected:
+            parts.append(f"not in this model: {unexpected}")
+        raise CheckpointError(f"resume: the checkpoint {os.fspath(path)} was written for a different model "
+                              f"({'; '.join(parts)}); nothing was loaded. Build the same model as the run that "
+                              "wrote it, or start a fresh run")
+    saved_groups = [len(g["params"]) for g in ckpt["optimizer"]["param_groups"]]
+    own_groups = [len(g["params"]) for g in optimizer.param_groups]
+    if saved_groups != own_groups:
+        raise CheckpointError(f"resume: the checkpoint's optimizer has parameter groups of sizes {saved_groups}, "
+                              f"this optimizer {own_groups}; nothing was loaded")
+    saved_opt = ckpt.get("optimizer_class")
+    if saved_opt and saved_opt != type(optimizer).__name__:
+        raise CheckpointError(f"resume: the checkpoint was written with optimizer {saved_opt}, this run uses "
+                              f"{type(optimizer).__name__}; nothing was loaded")

@@ -1,0 +1,481 @@
+"""The fit loop: full-batch, stochastic and mini-batch gradient descent.
+
+Every mode performs the same update, ``p <- optimizer(p, dL/dp)``, and differs
+only in how many samples the loss ``L`` averages over before each update:
+
+- ``mode="full"``: the whole training set, one update per epoch (naive or
+  batch gradient descent: the exact gradient, but one step per pass);
+- ``mode="sgd"``: one sample, one update per sample (stochastic gradient
+  descent: a noisy but cheap estimate of the gradient);
+- ``mode="minibatch"``: ``batch_size`` samples (8 to 256 typical), the usual
+  compromise: many steps per pass and an estimate whose variance shrinks as
+  1/batch_size.
+
+Samples are reshuffled every epoch (``sgd``/``minibatch``) from the loader's
+``Generator``, so a seeded run is reproducible and a resumed run is exact.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gradwise.autograd.grad_mode import no_grad
+from gradwise.autograd.random import Generator, default_generator
+from gradwise.autograd.tensor import Tensor
+from gradwise.data.dataset import TensorDataset
+from gradwise.data.loader import DataLoader
+from gradwise.errors import GradwiseError, format_shape
+from gradwise.nn.utils import clip_grad_norm_
+from gradwise.serialization import save
+from gradwise.train.callbacks import Callback, LRSchedulerCallback, ModelCheckpoint
+from gradwise.train.checkpoint import FORMAT, check_compatible, module_generators, read_checkpoint
+from gradwise.train.history import History
+from gradwise.train.metrics import Metric, get_metric
+from gradwise.train.progress import ProgressBar
+
+MODES = ("full", "sgd", "minibatch")
+
+
+class TrainingError(GradwiseError, ValueError):
+    """A fit option or training input that cannot work; the message names it and what is valid."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during fit: raised after the current step finished and, when the trainer has a
+    ``checkpoint_dir``, after a resumable checkpoint was written to ``checkpoint_path``."""
+
+    def __init__(self, checkpoint_path: Path | None) -> None:
+        where = f"; resume from {checkpoint_path}" if checkpoint_path else ""
+        super().__init__(f"training interrupted{where}")
+        self.checkpoint_path = checkpoint_path
+
+
+def _as_tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+
+
+def make_loader(data: Any, mode: str, batch_size: int, generator: Generator | None, *, what: str = "train_data",
+                shuffle: bool = True) -> DataLoader:
+    """A DataLoader for ``data``: a DataLoader (used as is), a Dataset, or a tuple ``(x, y)`` of
+    tensors/arrays whose first dimensions agree."""
+    if mode not in MODES:
+        raise TrainingError(f"fit: mode must be one of {list(MODES)}, got {mode!r}")
+    if isinstance(data, DataLoader):
+        if mode != "minibatch":
+            raise TrainingError(f"fit: mode={mode!r} chooses the batch size itself; pass a Dataset or (x, y) "
+                                "instead of a DataLoader, or use mode='minibatch'")
+        return data
+    if isinstance(data, (tuple, list)):
+        if len(data) < 2:
+            raise TrainingError(f"fit: {what} as a tuple must be (inputs, targets), got {len(data)} item(s)")
+        data = TensorDataset(*[_as_tensor(d) for d in data])
+    if not (hasattr(data, "__getitem__") and hasattr(data, "__len__")):
+        raise TrainingError(f"fit: {what} must be a DataLoader, a Dataset or a tuple (inputs, targets), "
+                            f"got {type(data).__name__}")
+    n = len(data)
+    if n == 0:
+        raise TrainingError(f"fit: {what} is empty")
+    if mode == "full":
+        return DataLoader(data, batch_size=n, shuffle=False)
+    if mode == "sgd":
+        return DataLoader(data, batch_size=1, shuffle=shuffle, generator=generator)
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise TrainingError(f"fit: batch_size must be a positive int, got {batch_size!r}")
+    return DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=generator)
+
+
+def _split_batch(batch: Any) -> tuple[tuple[Any, ...], Any]:
+    if isinstance(batch, (tuple, list)) and len(batch) >= 2:
+        return tuple(batch[:-1]), batch[-1]
+    raise TrainingError("fit: each batch must be a tuple (inputs..., targets); got "
+                        f"{type(batch).__name__}. Use a collate_fn that returns (x, y)")
+
+
+def global_grad_norm(params: Iterable[Tensor]) -> float:
+    """L2 norm of all gradients taken together, ``sqrt(sum_p sum_i g_pi^2)``, in float64."""
+    total = 0.0
+    for p in params:
+        if p.grad is not None:
+            g = np.asarray(p.grad.data, dtype=np.float64).ravel()
+            total += float(g @ g)
+    return math.sqrt(total)
+
+
+class Trainer:
+    """Trains ``model`` on ``loss_fn(model(*inputs), targets)`` with ``optimizer``.
+
+    ``metrics`` are names (``"accuracy"``, ``"top5_accuracy"``, ``"mse"``, ``"mae"``, ``"r2"``) or
+    :class:`~gradwise.train.metrics.Metric` objects; ``scheduler`` is stepped every epoch (or every
+    step with ``scheduler_interval="step"``; ``ReduceLROnPlateau`` with ``val_loss`` when there is
+    validation data, else the training loss); ``clip_grad_norm`` rescales gradients whose global
+    norm exceeds it; ``checkpoint_dir`` receives ``interrupted.ckpt`` when a run is stopped by
+    Ctrl-C or an exception, from which ``fit(resume=...)`` continues exactly.
+
+    >>> import gradwise as gw
+    >>> from gradwise import nn
+    >>> gen = gw.Generator().manual_seed(0)
+    >>> x = gw.randn(64, 3, generator=gen); y = x @ gw.tensor([[1.0], [-2.0], [0.5]])
+    >>> model = nn.Linear(3, 1, generator=gen)
+    >>> trainer = Trainer(model, nn.MSELoss(), gw.optim.SGD(model.parameters(), lr=0.1),
+    ...                   batch_size=16, progress=False, generator=gen)
+    >>> history = trainer.fit((x, y), epochs=20)
+    >>> bool(history.epochs["loss"][-1] < 1e-3 * history.epochs["loss"][0])
+    True
+    """
+
+    def __init__(self, model: Any, loss_fn: Any, optimizer: Any, *, mode: str = "minibatch", batch_size: int = 32,
+                 metrics: Sequence[str | Metric] = (), callbacks: Sequence[Callback] = (), scheduler: Any = None,
+                 scheduler_interval: str = "epoch", clip_grad_norm: float | None = None, progress: bool = True,
+                 checkpoint_dir: str | Path | None = None, generator: Generator | None = None,
+                 eval_batch_size: int = 1024) -> None:
+        if mode not in MODES:
+            raise TrainingError(f"fit: mode must be one of {list(MODES)}, got {mode!r}")
+        if clip_grad_norm is not None and not clip_grad_norm > 0:
+            raise TrainingError(f"fit: clip_grad_norm must be a positive number or None, got {clip_grad_norm!r}")
+        self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
+        self.mode, self.batch_size, self.generator = mode, batch_size, generator
+        self.metric_specs = list(metrics)
+        self.metrics = [get_metric(m) for m in self.metric_specs]
+        self.scheduler = scheduler
+        user = list(callbacks)
+        if scheduler is not None:
+            user.insert(0, LRSchedulerCallback(scheduler, scheduler_interval))
+        if progress:
+            user.append(ProgressBar())
+        # checkpoints are written after every other callback has updated its state for the epoch
+        self.callbacks = [c for c in user if not isinstance(c, ModelCheckpoint)] + \
+                         [c for c in user if isinstance(c, ModelCheckpoint)]
+        self.clip_grad_norm, self.progress = clip_grad_norm, progress
+        self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
+        self.eval_batch_size = eval_batch_size
+        self.history = History()
+        self.epoch = 0                  # the epoch being run (0-based); after a run, the number completed
+        self.batch_in_epoch = 0         # batches of this epoch already applied
+        self.global_step = 0
+        self.samples_seen = 0
+        self.epochs = 0
+        self.stop_training = False
+        self.stop_reason: str | None = None
+        self.interrupted_checkpoint: Path | None = None
+        self.epoch_arrays: dict[str, np.ndarray] = {}
+        self._phase = "idle"
+        self._sigint = False
+        self._time_offset = 0.0
+        self._start = time.perf_counter()
+        self._reset_epoch_sums()
+
+    # ------------------------------------------------------------------ public
+    def fit(self, train_data: Any, epochs: int, val_data: Any = None, resume: str | Path | None = None) -> History:
+        """Train until ``epochs`` epochs in total have run (a resumed run counts the epochs
+        before the interruption) or a callback stops it; return the :class:`History`."""
+        if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
+            raise TrainingError(f"fit: epochs must be a positive int, got {epochs!r}")
+        self.epochs = epochs
+        loader = make_loader(train_data, self.mode, self.batch_size, self.generator)
+        self.batches_per_epoch = len(loader)
+        val_loader = None if val_data is None else make_loader(val_data, "minibatch", self.eval_batch_size, None,
+                                                               what="val_data", shuffle=False)
+        pending = read_checkpoint(resume) if resume is not None else None
+        if pending is not None:
+            self._restore(pending, resume)
+        self.stop_training, self.stop_reason = False, None
+        self._start = time.perf_counter()
+        with self._deferred_sigint():
+            try:
+                for cb in self.callbacks:
+                    cb.on_fit_start(self)
+                while self.epoch < epochs and not self.stop_training:
+                    self._run_epoch(loader, val_loader, pending)
+                    pending = None
+            except BaseException as exc:
+                self._on_failure(exc)
+                raise
+        for cb in self.callbacks:
+            cb.on_fit_end(self)
+        if self.progress:
+            print(self.summary())
+        return self.history
+
+    def evaluate(self, data: Any, metrics: Sequence[str | Metric] | None = None) -> dict[str, float]:
+        """Loss and metrics over ``data`` in eval mode without recording a graph (mean loss
+        weighted by batch size).  Restores the model's previous train/eval mode."""
+        loader = make_loader(data, "minibatch", self.eval_batch_size, None, what="data", shuffle=False)
+        ms = [get_metric(m) for m in (self.metric_specs if metrics is None else metrics)]
+        for m in ms:
+            m.reset()
+        was_training = getattr(self.model, "training", True)
+        self.model.eval()
+        loss_sum, n = 0.0, 0
+        try:
+            with no_grad():
+                for batch in loader:
+                    inputs, target = _split_batch(batch)
+                    out = self.model(*inputs)
+                    k = len(target)
+                    loss_sum += float(self._loss(out, target).item()) * k
+                    n += k
+                    for m in ms:
+                        m.update(out.data, target.data)
+        finally:
+            self.model.train(was_training)
+        result = {"loss": loss_sum / max(n, 1)}
+        for m in ms:
+            value = m.compute()
+            if np.ndim(value) == 0:
+                result[m.name] = float(value)
+            else:
+                self.epoch_arrays[m.name] = value
+        return result
+
+    def save_checkpoint(self, path: str | Path, rng: dict[str, Any] | None = None) -> Path:
+        """Write a resumable checkpoint of the run as it stands (between steps) to ``path``."""
+        path = Path(path)
+        save({
+            "format": FORMAT,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "optimizer_class": type(self.optimizer).__name__,
+            "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
+            "counters": {"epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
+                         "global_step": self.global_step, "samples_seen": self.samples_seen,
+                         "wall_time": self._elapsed()},
+            "epoch_sums": {"loss_sum": self._loss_sum, "n": self._n,
+                           "metrics": [m.state_dict() for m in self.metrics]},
+            "history": self.history.state_dict(),
+            "callbacks": [[type(c).__name__, c.state_dict()] for c in self.callbacks],
+            "rng": rng if rng is not None else self._rng_states(),
+        }, path)
+        return path
+
+    def summary(self) -> str:
+        """One line: epochs, steps, time and the last epoch's figures."""
+        parts = [f"{len(self.history)} epochs", f"{self.global_step} steps", f"{self._elapsed():.1f} s"]
+        if len(self.history):
+            for key, col in self.history.epochs.items():
+                if key not in ("epoch", "lr", "samples_seen", "wall_time") and not math.isnan(col[-1]):
+                    parts.append(f"{key} {col[-1]:.4g}")
+        line = "fit: " + ", ".join(parts)
+        return line + (f" (stopped: {self.stop_reason})" if self.stop_reason else "")
+
+    # ------------------------------------------------------------------ the loop
+    def _run_epoch(self, loader: DataLoader, val_loader: DataLoader | None, pending: dict[str, Any] | None) -> None:
+        epoch = self.epoch
+        gen = self._loader_generator(loader)
+        skip = self.batch_in_epoch if pending is not None else 0
+        if skip:
+            # replay the interrupted epoch's shuffle from its starting state, skip the finished batches,
+            # then put every random state back where the interruption left it
+            gen.set_state(pending["rng"]["loader_epoch_start"])
+            self._epoch_start_state = gen.get_state()
+            it: Iterator[Any] = iter(loader)
+            for _ in range(skip):
+                next(it)
+            self._set_rng_states(pending["rng"])
+        else:
+            self._reset_epoch_sums()
+            self._epoch_start_state = gen.get_state()
+            it = iter(loader)
+        self.model.train()
+        for cb in self.callbacks:
+            cb.on_epoch_start(self, epoch)
+        for batch in it:
+            self._boundary_rng = self._rng_states() if self.checkpoint_dir is not None else None
+            self._phase = "batch"
+            logs = self._step(batch)
+            self._phase = "idle"
+            for cb in self.callbacks:
+                cb.on_batch_end(self, logs)
+            if self._sigint:
+                raise KeyboardInterrupt
+            if self.stop_training:
+                break
+        self._end_epoch(epoch, val_loader)
+
+    def _step(self, batch: Any) -> dict[str, float]:
+        for cb in self.callbacks:
+            cb.on_batch_start(self, self.batch_in_epoch)
+        inputs, target = _split_batch(batch)
+        self.optimizer.zero_grad()
+        out = self.model(*inputs)
+        loss = self._loss(out, target)
+        loss.backward()
+        for cb in self.callbacks:
+            cb.on_after_backward(self)
+        params = [p for g in self.optimizer.param_groups for p in g["params"]]
+        grad_norm = global_grad_norm(params)
+        if self.clip_grad_norm is not None:
+            clip_grad_norm_(params, self.clip_grad_norm)
+        lr = float(self.optimizer.param_groups[0]["lr"])
+        self._phase = "step"            # parameters change from here: no checkpoint until it finishes
+        self.optimizer.step()
+        k = len(target)
+        self.global_step += 1
+        self.batch_in_epoch += 1
+        self.samples_seen += k
+        loss_value = float(loss.item())
+        self._loss_sum += loss_value * k
+        self._n += k
+        for m in self.metrics:
+            m.update(out.data, target.data)
+        logs = {"step": self.global_step, "epoch": self.epoch, "loss": loss_value, "lr": lr,
+                "grad_norm": grad_norm, "samples_seen": self.samples_seen, "wall_time": self._elapsed()}
+        self.history.log_step(**logs)
+        return logs
+
+    def _end_epoch(self, epoch: int, val_loader: DataLoader | None) -> None:
+        logs: dict[str, float] = {"epoch": epoch, "loss": self._loss_sum / max(self._n, 1),
+                                  "lr": float(self.optimizer.param_groups[0]["lr"]),
+                                  "samples_seen": self.samples_seen, "wall_time": self._elapsed()}
+        for m in self.metrics:
+            value = m.compute()
+            if np.ndim(value) == 0:
+                logs[m.name] = float(value)
+            else:
+                self.epoch_arrays[m.name] = value
+        if val_loader is not None:
+            logs.update({f"val_{k}": v for k, v in self.evaluate(val_loader).items()})
+        self.history.log_epoch(**logs)
+        self.epoch, self.batch_in_epoch = epoch + 1, 0
+        self._reset_epoch_sums()
+        for cb in self.callbacks:
+            cb.on_epoch_end(self, epoch, logs)
+
+    def _loss(self, out: Any, target: Any) -> Tensor:
+        loss = self.loss_fn(out, target)
+        if not isinstance(loss, Tensor) or loss.ndim != 0:
+            shape = format_shape(loss.shape) if isinstance(loss, Tensor) else type(loss).__name__
+            raise TrainingError(f"fit: loss_fn must return a scalar tensor, got {shape} (use reduction='mean')")
+        return loss
+
+    # ------------------------------------------------------------------ state
+    def _reset_epoch_sums(self) -> None:
+        self._loss_sum, self._n = 0.0, 0
+        for m in self.metrics:
+            m.reset()
+
+    def _elapsed(self) -> float:
+        return self._time_offset + time.perf_counter() - self._start
+
+    def _loader_generator(self, loader: DataLoader) -> Generator:
+        gen = getattr(loader, "generator", None)
+        return gen if isinstance(gen, Generator) else default_generator
+
+    def _generators(self) -> list[Generator]:
+        return module_generators(self.model)
+
+    def _rng_states(self) -> dict[str, Any]:
+        return {"default": default_generator.get_state(),
+                "modules": [g.get_state() for g in self._generators()],
+                "loader": None if self.generator is None else self.generator.get_state(),
+                "loader_epoch_start": getattr(self, "_epoch_start_state", None)}
+
+    def _set_rng_states(self, rng: dict[str, Any]) -> None:
+        default_generator.set_state(rng["default"])
+        for g, state in zip(self._generators(), rng["modules"]):
+            g.set_state(state)
+        if self.generator is not None and rng["loader"] is not None:
+            self.generator.set_state(rng["loader"])
+
+    def _restore(self, ckpt: dict[str, Any], path: str | Path) -> None:
+        check_compatible(ckpt, self.model, self.optimizer, path)
+        gens = self._generators()
+        if len(gens) != len(ckpt["rng"]["modules"]):
+            raise TrainingError(f"resume: the checkpoint holds {len(ckpt['rng']['modules'])} module random "
+                                f"generator(s), this model {len(gens)}; nothing was loaded")
+        if (self.scheduler is None) != (ckpt["scheduler"] is None):
+            raise TrainingError("resume: the checkpoint was written " + ("with" if ckpt["scheduler"] else "without")
+                                + " an LR scheduler and this run is " + ("not" if self.scheduler is None else "")
+                                + " using one; nothing was loaded")
+        self.model.load_state_dict(ckpt["model"])
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        c = ckpt["counters"]
+        self.epoch, self.batch_in_epoch = c["epoch"], c["batch_in_epoch"]
+        self.global_step, self.samples_seen, self._time_offset = c["global_step"], c["samples_seen"], c["wall_time"]
+        self.history.load_state_dict(ckpt["history"])
+        saved_cbs: dict[str, list[Any]] = {}
+        for name, state in ckpt["callbacks"]:
+            saved_cbs.setdefault(name, []).append(state)
+        for cb in self.callbacks:       # callbacks of one class are matched in order
+            queue = saved_cbs.get(type(cb).__name__)
+            if queue:
+                cb.load_state_dict(queue.pop(0))
+        sums = ckpt["epoch_sums"]
+        self._loss_sum, self._n = sums["loss_sum"], sums["n"]
+        for m, state in zip(self.metrics, sums["metrics"]):
+            m.load_state_dict(state)
+        if self.batch_in_epoch == 0:
+            self._set_rng_states(ckpt["rng"])    # an epoch boundary: the next epoch draws from these states
+
+    def _on_failure(self, exc: BaseException) -> None:
+        """After an exception or Ctrl-C: write ``interrupted.ckpt`` when the run is between steps."""
+        for cb in self.callbacks:
+            if isinstance(cb, ProgressBar):
+                cb.on_fit_end(self)
+        if self.checkpoint_dir is None or self._phase == "step":
+            if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, TrainingInterrupted):
+                raise TrainingInterrupted(None) from exc
+            return
+        # an unfinished batch never reached the optimizer: the checkpoint is the state before it
+        rng = self._boundary_rng if self._phase == "batch" else None
+        self._phase = "idle"
+        self.interrupted_checkpoint = self.save_checkpoint(self.checkpoint_dir / "interrupted.ckpt", rng=rng)
+        if isinstance(exc, KeyboardInterrupt):
+            raise TrainingInterrupted(self.interrupted_checkpoint) from exc
+        if hasattr(exc, "add_note"):
+            exc.add_note(f"gradwise: a resumable checkpoint was saved to {self.interrupted_checkpoint}")
+
+    @contextmanager
+    def _deferred_sigint(self) -> Iterator[None]:
+        """The first Ctrl-C asks the loop to stop after the current step; a second one stops at once."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = signal.getsignal(signal.SIGINT)
+
+        def handler(signum: int, frame: Any) -> None:
+            if self._sigint:
+                raise KeyboardInterrupt
+            self._sigint = True
+
+        self._sigint = False
+        signal.signal(signal.SIGINT, handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
+def fit(model: Any, loss_fn: Any, optimizer: Any, train_data: Any, *, epochs: int, mode: str = "minibatch",
+        batch_size: int = 32, val_data: Any = None, metrics: Sequence[str | Metric] = (),
+        callbacks: Sequence[Callback] = (), scheduler: Any = None, scheduler_interval: str = "epoch",
+        clip_grad_norm: float | None = None, progress: bool = True, resume: str | Path | None = None,
+        checkpoint_dir: str | Path | None = None, generator: Generator | None = None) -> History:
+    """Train ``model`` by gradient descent and return the :class:`History`; see :class:`Trainer`.
+
+    ``train_data``/``val_data``: a tuple ``(x, y)`` (tensors or arrays; x ``(N, ...)``, y ``(N, ...)``),
+    a Dataset of ``(x, y)`` samples, or (with ``mode="minibatch"``) a DataLoader.
+
+    >>> import gradwise as gw
+    >>> from gradwise import nn
+    >>> gen = gw.Generator().manual_seed(0)
+    >>> x = gw.randn(40, 2, generator=gen); y = (x[:, 0] > 0).long()
+    >>> model = nn.Linear(2, 2, generator=gen)
+    >>> h = fit(model, nn.CrossEntropyLoss(), gw.optim.SGD(model.parameters(), lr=0.5), (x, y),
+    ...         epochs=5, mode="full", metrics=["accuracy"], progress=False)
+    >>> len(h.steps["step"]), bool(h.epochs["accuracy"][-1] > 0.9)
+    (5, True)
+    """
+    trainer = Trainer(model, loss_fn, optimizer, mode=mode, batch_size=batch_size, metrics=metrics,
+                      callbacks=callbacks, scheduler=scheduler, scheduler_interval=scheduler_interval,
+                      clip_grad_norm=clip_grad_norm, progress=progress, checkpoint_dir=checkpoint_dir,
+                      generator=generator)
+    return trainer.fit(train_data, epochs=epochs, val_data=val_data, resume=resume)

@@ -1,0 +1,127 @@
+"""Run folders: train from a :class:`RunConfig` and keep everything a run produced in one place.
+
+A run folder holds ``config.json`` (the settings), ``history.csv`` (one row per
+epoch), ``history_steps.csv`` (one row per step), ``history.json`` (both),
+``final.ckpt`` (a full training checkpoint: load it or resume from it),
+``metrics.json`` (test figures) and ``report.md`` (a readable summary);
+``interrupted.ckpt`` appears when a run was stopped by Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gradwise import nn
+from gradwise.autograd.random import Generator, manual_seed
+from gradwise.serialization import CheckpointError
+from gradwise.train.checkpoint import read_checkpoint
+from gradwise.train.history import write_text_atomic
+from gradwise.train.loop import Trainer
+from gradwise.train.recipe import RunConfig, Task, build_model, build_optimizer, build_scheduler, load_task, \
+    steps_per_epoch
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What :func:`train_run` produced: the folder, the test figures and the trainer."""
+
+    run_dir: Path
+    test_metrics: dict[str, float]
+    trainer: Trainer
+
+
+def default_run_dir(cfg: RunConfig, prefix: str | None = None, root: str | Path = "runs") -> Path:
+    """``runs/<prefix or dataset>-<YYYYmmdd-HHMMSS>`` (with ``-2``, ``-3``... if it exists)."""
+    base = Path(root) / f"{prefix or cfg.dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, i = base, 1
+    while path.exists():
+        i += 1
+        path = base.with_name(f"{base.name}-{i}")
+    return path
+
+
+def _setup(cfg: RunConfig) -> tuple[Task, Any, Any, Any, Trainer]:
+    manual_seed(cfg.seed)
+    task = load_task(cfg)
+    init_gen = Generator().manual_seed(cfg.seed)
+    model = build_model(cfg, task.in_features, task.out_features, generator=init_gen)
+    optimizer = build_optimizer(cfg, model.parameters())
+    scheduler, interval = build_scheduler(cfg, optimizer, steps_per_epoch(cfg, len(task.x_train)))
+    classification = task.kind == "classification"
+    loss_fn = nn.CrossEntropyLoss() if classification else nn.MSELoss()
+    metrics = ["accuracy"] if classification else ["mse", "mae", "r2"]
+    trainer = Trainer(model, loss_fn, optimizer, mode=cfg.mode, batch_size=cfg.batch_size, metrics=metrics,
+                      scheduler=scheduler, scheduler_interval=interval, progress=cfg.progress,
+                      generator=Generator().manual_seed(cfg.seed + 1))
+    return task, model, optimizer, loss_fn, trainer
+
+
+def train_run(cfg: RunConfig, run_dir: str | Path, resume: str | Path | None = None) -> RunResult:
+    """Train as ``cfg`` says, writing the run folder ``run_dir``; ``resume`` continues from a checkpoint.
+
+    The test split is held out from training and used once at the end; the epoch
+    records' ``val_*`` figures come from it too (this is a teaching tool: there is
+    no separate validation split unless you build one).
+    """
+    cfg.validate()
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    task, model, optimizer, loss_fn, trainer = _setup(cfg)
+    trainer.checkpoint_dir = run_dir
+    write_text_atomic(run_dir / "config.json", json.dumps(dataclasses.asdict(cfg), indent=1) + "\n")
+    trainer.fit((task.x_train, task.y_train), epochs=cfg.epochs, val_data=(task.x_test, task.y_test), resume=resume)
+    test = trainer.evaluate((task.x_test, task.y_test))
+    trainer.save_checkpoint(run_dir / "final.ckpt")
+    interrupted = run_dir / "interrupted.ckpt"
+    if interrupted.exists():            # the run that was interrupted has now finished
+        interrupted.unlink()
+    h = trainer.history
+    h.to_csv(run_dir / "history.csv")
+    h.to_csv(run_dir / "history_steps.csv", level="step")
+    h.to_json(run_dir / "history.json")
+    write_text_atomic(run_dir / "metrics.json", json.dumps({f"test_{k}": v for k, v in test.items()}, indent=1))
+    write_text_atomic(run_dir / "report.md", render_report(cfg, trainer, test))
+    return RunResult(run_dir, test, trainer)
+
+
+def evaluate_run(run_dir: str | Path) -> dict[str, float]:
+    """Rebuild a run's model from ``config.json``, load ``final.ckpt`` and evaluate on its test split."""
+    run_dir = Path(run_dir)
+    config_path = run_dir / "config.json"
+    if not config_path.is_file():
+        raise FileNotFoundError(f"evaluate: {run_dir} is not a run folder (no config.json); pass a folder written "
+                                "by 'gradwise train' or 'gradwise demo'")
+    cfg = RunConfig.from_dict(json.loads(config_path.read_text(encoding="utf-8")), str(config_path)).validate()
+    cfg.progress = False
+    ckpt_path = run_dir / "final.ckpt"
+    if not ckpt_path.is_file():
+        ckpt_path = run_dir / "interrupted.ckpt"
+    if not ckpt_path.is_file():
+        raise FileNotFoundError(f"evaluate: {run_dir} has no final.ckpt or interrupted.ckpt to evaluate")
+    task, model, _, _, trainer = _setup(cfg)
+    ckpt = read_checkpoint(ckpt_path)
+    try:
+        model.load_state_dict(ckpt["model"])
+    except Exception as exc:  # a state dict from another model: say which file
+        raise CheckpointError(f"evaluate: {ckpt_path} does not fit the model in {config_path}: {exc}") from None
+    return trainer.evaluate((task.x_test, task.y_test))
+
+
+def render_report(cfg: RunConfig, trainer: Trainer, test: dict[str, float]) -> str:
+    """A Markdown summary: settings, test figures and the per-epoch table."""
+    h = trainer.history.epochs
+    lines = [f"# gradwise run: {cfg.dataset}, {cfg.model} ({cfg.activation}), {cfg.optimizer} lr={cfg.lr}", "",
+             f"{trainer.summary()}", "", "## Test", ""]
+    lines += [f"- {k}: {v:.4f}" for k, v in test.items()]
+    keys = [k for k in h if k not in ("samples_seen",)]
+    lines += ["", "## Epochs", "", "| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    for i in range(len(trainer.history)):
+        cells = [str(int(h[k][i])) if k == "epoch" else f"{h[k][i]:.4g}" for k in keys]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Settings: `" + json.dumps(dataclasses.asdict(cfg)) + "`", ""]
+    return "\n".join(lines)
