@@ -74,7 +74,7 @@ class History:
         for k, v in values.items():
             # a figure that appears late (validation every few epochs) is NaN before it appeared
             self._epochs.setdefault(k, [math.nan] * n).append(float(v))
-        for k, col in self._epochs.items():
+        for col in self._epochs.values():
             if len(col) == n:
                 col.append(math.nan)
 

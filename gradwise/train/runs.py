@@ -22,8 +22,15 @@ from gradwise.serialization import CheckpointError
 from gradwise.train.checkpoint import read_checkpoint
 from gradwise.train.history import write_text_atomic
 from gradwise.train.loop import Trainer
-from gradwise.train.recipe import RunConfig, Task, build_model, build_optimizer, build_scheduler, load_task, \
-    steps_per_epoch
+from gradwise.train.recipe import (
+    RunConfig,
+    Task,
+    build_model,
+    build_optimizer,
+    build_scheduler,
+    load_task,
+    steps_per_epoch,
+)
 
 
 @dataclass(frozen=True)

@@ -222,7 +222,7 @@ def test_model_checkpoint_writes_best_and_last(tmp_path):
         epochs=3, metrics=["accuracy"], callbacks=[ckpt, CSVLogger(tmp_path / "log.csv")], progress=False)
     last = read_checkpoint(tmp_path / "last.ckpt")
     assert last["counters"]["epoch"] == 3 and last["counters"]["batch_in_epoch"] == 0
-    for (k, v), p in zip(last["model"].items(), model.parameters()):
+    for v, p in zip(last["model"].values(), model.parameters()):
         np.testing.assert_array_equal(v.numpy(), p.numpy())
     assert (tmp_path / "best.ckpt").is_file()
     assert len((tmp_path / "log.csv").read_text().strip().splitlines()) == 4
