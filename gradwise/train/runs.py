@@ -128,7 +128,7 @@ def render_report(cfg: RunConfig, trainer: Trainer, test: dict[str, float]) -> s
     keys = [k for k in h if k not in ("samples_seen",)]
     lines += ["", "## Epochs", "", "| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
     for i in range(len(trainer.history)):
-        cells = [str(int(h[k][i])) if k == "epoch" else f"{h[k][i]:.4g}" for k in keys]
+        cells = [str(int(h[k][i]) + 1) if k == "epoch" else f"{h[k][i]:.4g}" for k in keys]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Settings: `" + json.dumps(dataclasses.asdict(cfg)) + "`", ""]
     return "\n".join(lines)
