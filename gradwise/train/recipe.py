@@ -119,7 +119,8 @@ def load_task(cfg: RunConfig) -> Task:
         train = reader(cfg.data_root, train=True, download=cfg.download)
         test = reader(cfg.data_root, train=False, download=cfg.download)
         (xtr, ytr), (xte, yte) = train, test
-        return Task(xtr.reshape(len(xtr), -1), ytr, xte.reshape(len(xte), -1), yte, 784, 10, "classification")
+        xtr, xte = xtr.reshape(len(xtr), -1), xte.reshape(len(xte), -1)    # (N, 1, 28, 28) -> (N, 784)
+        return Task(xtr, ytr, xte, yte, xtr.shape[1], 10, "classification")
     if name in ("spirals", "moons"):
         gen = Generator().manual_seed(cfg.seed)
         x, y = data.spirals(n_samples=600, generator=gen) if name == "spirals" else \

@@ -122,3 +122,40 @@ def test_ctrl_c_saves_a_resumable_checkpoint_and_exits_130(tmp_path):
     done = read_checkpoint(out / "interrupted.ckpt")["counters"]["epoch"]
     assert main(["train", "--resume", str(out), "--epochs", str(done + 1), "--no-progress"]) == 0
     assert (out / "final.ckpt").is_file() and not (out / "interrupted.ckpt").exists()
+
+
+def write_idx(path, array):
+    """An IDX file: magic (0, 0, type 0x08 = uint8, ndim), big-endian int32 dims, then the bytes."""
+    import gzip
+    import struct
+
+    import numpy as np
+
+    array = np.asarray(array, dtype=np.uint8)
+    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.tobytes())
+
+
+def test_train_on_mnist_files_in_data_root(tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for prefix, n in (("train", 80), ("t10k", 20)):
+        labels = rng.integers(0, 10, n)
+        images = np.zeros((n, 28, 28), dtype=np.uint8)
+        images[np.arange(n), labels, :] = 255        # class k lights up row k: learnable by a linear model
+        write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", images)
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", labels)
+    out = tmp_path / "run"
+    assert main(["train", "--dataset", "mnist", "--data-root", str(tmp_path), "--model", "linear", "--lr", "0.05",
+                 "--epochs", "15", "--batch-size", "8", "--out", str(out), "--no-progress"]) == 0
+    assert json.loads((out / "metrics.json").read_text())["test_accuracy"] >= 0.9
+
+
+def test_mnist_missing_files_is_one_clear_line(tmp_path, capsys):
+    assert main(["train", "--dataset", "mnist", "--data-root", str(tmp_path), "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not found in" in err[0] and "download" in err[0]
