@@ -42,11 +42,11 @@ def _safetensors() -> Any:
 def _encode(obj: Any, arrays: dict[str, np.ndarray], path: str) -> Any:
     if isinstance(obj, Tensor):
         key = f"t{len(arrays)}"
-        arrays[key] = np.ascontiguousarray(obj.data)
+        arrays[key] = np.require(obj.data, requirements="C")
         return {"__array__": key, "tensor": True}
     if isinstance(obj, np.ndarray):
         key = f"t{len(arrays)}"
-        arrays[key] = np.ascontiguousarray(obj)
+        arrays[key] = np.require(obj, requirements="C")
         return {"__array__": key, "tensor": False}
     if isinstance(obj, np.generic):
         return obj.item()
