@@ -1,0 +1,16 @@
+"""examples/derive_by_hand.py runs and shows the agreement and the caught transposition."""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "derive_by_hand.py"
+
+
+def test_derive_by_hand_example_runs(capsys):
+    runpy.run_path(str(EXAMPLE), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "x^T (3, 4) @ delta1 (4, 2) -> (3, 2) == shape of W1 (3, 2)" in out
+    assert out.count("e-1") + out.count("0.00e+00") >= 6          # six tiny differences
+    assert "with W1 transposed: step u1 = x @ W1" in out
