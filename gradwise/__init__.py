@@ -13,9 +13,12 @@ from __future__ import annotations
 from gradwise import ops as _ops  # registers the op table
 from gradwise.autograd import (
     Tensor,
+    detect_anomaly,
     enable_grad,
+    is_anomaly_enabled,
     is_grad_enabled,
     no_grad,
+    set_detect_anomaly,
     set_grad_enabled,
 )
 from gradwise.autograd import bind as _bind
@@ -65,6 +68,7 @@ from gradwise.autograd.dtypes import (
 )
 from gradwise.autograd.random import Generator, default_generator, manual_seed
 from gradwise.errors import (
+    AnomalyError,
     DimError,
     DtypeError,
     GradwiseError,
@@ -101,8 +105,8 @@ from gradwise.serialization import load, save  # noqa: E402
 
 
 def __getattr__(name: str) -> object:
-    # data, train and distributed pull in more modules: imported on first use to keep `import gradwise` fast
-    if name in ("data", "train"):
+    # data, train, insight and distributed pull in more modules: imported on first use to keep `import gradwise` fast
+    if name in ("data", "train", "insight", "distributed"):
         import importlib
 
         return importlib.import_module(f"gradwise.{name}")
