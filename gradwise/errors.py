@@ -8,6 +8,8 @@ tests and users catch exactly gradwise's own complaints.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class GradwiseError(Exception):
     """Base class of every error gradwise raises on purpose."""
@@ -31,6 +33,18 @@ class DtypeError(GradwiseError, TypeError):
 
 class GraphError(GradwiseError, RuntimeError):
     """Misuse of the autograd graph: freed graph, non-scalar backward, in-place on a saved tensor."""
+
+
+class AnomalyError(GraphError):
+    """Anomaly mode found a NaN or an Inf: the first op that produced one, forward or backward.
+
+    ``report`` is the :class:`gradwise.autograd.anomaly_report.AnomalyReport` behind
+    the message: the op, the pass, the user's line, the input statistics and the hints.
+    """
+
+    def __init__(self, message: str, report: Any = None) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 def format_shape(shape: tuple[int, ...]) -> str:

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from gradwise.autograd.anomaly import _ANOMALY, BackwardWatch
 from gradwise.autograd.backends import array_backend, tensor_backend
 from gradwise.autograd.grad_mode import _STATE
 from gradwise.autograd.node import Node
@@ -94,6 +95,8 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], *, retain_graph:
             entry = leaf_grads.setdefault(id(t), [t, None])
             entry[1] = _add(entry[1], g)
 
+    # Anomaly mode: a watch checks every gradient (None otherwise: one local test per node and edge).
+    watch = BackwardWatch(roots, seeds) if _ANOMALY[0] else None
     prev_mode = _STATE[0]
     _STATE[0] = create_graph
     try:
@@ -102,6 +105,8 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], *, retain_graph:
             g = pending.pop(node)
             if node.extra is not None:
                 g = _node_extras(node, g, create_graph)
+            if watch is not None:
+                watch.begin(node, g)
             if capture is not None and node in capture:
                 capture[node] = g
             if node.saved is None:
@@ -134,6 +139,8 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], *, retain_graph:
                         gi = b.sum_to(gi, shape=m[0])
                     if gi.dtype != m[1]:
                         gi = b.cast(gi, dtype=m[1])
+                if watch is not None:
+                    watch.check(node, i, e, g, gi)
                 if type(e) is Node:
                     if e in pending:
                         pending[e] = pending[e] + gi
@@ -170,14 +177,22 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], *, retain_graph:
         for leaf, g in leaf_grads.values():
             if leaf._hooks:
                 g = _run_hooks(leaf._hooks, g, create_graph)
+            if watch is not None:
+                watch.leaf(leaf, g)
             if capture is not None and leaf in capture:
                 capture[leaf] = g
             if accumulate and leaf.requires_grad:
                 if g.dtype != leaf.data.dtype:  # a gradient has the dtype of its tensor
                     g = b.cast(g, dtype=leaf.data.dtype)
                 leaf.grad = _owned(g, create_graph, leaf.grad, accumulate=True)
+    except Exception as exc:
+        if watch is not None:
+            watch.failed(exc)  # names the forward line of the op whose gradient failed
+        raise
     finally:
         _STATE[0] = prev_mode
+        if watch is not None:
+            watch.close()
 
 
 def _node_extras(node: Node, g: Any, create_graph: bool) -> Any:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from gradwise.autograd.anomaly import _ANOMALY, checked_apply
 from gradwise.autograd.grad_mode import _STATE
 from gradwise.autograd.node import Node
 from gradwise.autograd.tensor import Tensor
@@ -68,6 +69,8 @@ def apply(op: OpDef, *args: Any, **attrs: Any) -> Tensor:
     >>> apply(MUL, x, 3.0)
     tensor([3., 6.], grad_fn=<MulBackward0>)
     """
+    if _ANOMALY[0]:  # anomaly mode: the checking path (gradwise.autograd.anomaly)
+        return checked_apply(apply, op, args, attrs)
     need = False
     datas = []
     for a in args:
@@ -97,8 +100,11 @@ def make_unary(op: OpDef) -> Callable[[Tensor], Tensor]:
     saves_out = op.saves_out
     view = op.view
     state = _STATE
+    anomaly = _ANOMALY
 
     def unary(x: Tensor) -> Tensor:
+        if anomaly[0]:
+            return checked_apply(apply, op, (x,), _NO_ATTRS)
         xd = x.data
         out = fwd(xd)
         if out.__class__ is not _ndarray:
@@ -186,8 +192,11 @@ def make_binary(op: OpDef) -> Callable[[Any, Any], Tensor]:
     saves_inputs = op.saves_inputs
     saves_out = op.saves_out
     state = _STATE
+    anomaly = _ANOMALY
 
     def binary(x: Any, y: Any) -> Tensor:
+        if anomaly[0]:
+            return checked_apply(apply, op, (x, y), _NO_ATTRS)
         xt = isinstance(x, Tensor)
         if xt:
             xd = x.data
