@@ -6,6 +6,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from gradwise.errors import ShapeError, format_shape
 from gradwise.nn.module import Module
 
 
@@ -28,8 +29,17 @@ class Sequential(Module):
                 self.add_module(str(i), m)
 
     def forward(self, x: Any) -> Any:
-        for m in self._modules.values():
-            x = m(x)
+        for name, m in self._modules.items():
+            try:
+                x = m(x)
+            except ShapeError as exc:
+                # say where in the stack it happened; the audit shows every layer's shapes
+                if not getattr(exc, "_gradwise_located", False) and hasattr(exc, "add_note"):
+                    shape = format_shape(x.shape) if hasattr(x, "shape") else type(x).__name__
+                    exc.add_note(f"in Sequential layer ({name}) {type(m).__name__}, which got input of shape {shape}; "
+                                 "gradwise.insight.shapes(model, example_input) lists every layer's shapes")
+                    exc._gradwise_located = True
+                raise
         return x
 
     def __getitem__(self, idx: int | slice) -> Any:

@@ -72,3 +72,12 @@ def test_shape_audit_stops_at_the_first_failing_layer_and_says_what_fits():
     assert "Linear(in_features=16) got input of shape (5, 8)" in f.message
     assert "use Linear(in_features=8, out_features=3)" in f.suggestion
     assert "FAILED at layer 2" in str(audit)
+
+
+def test_sequential_shape_errors_name_the_layer_and_point_to_the_audit():
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(16, 3))
+    with pytest.raises(ValueError) as info:
+        model(gw.zeros(5, 4))
+    notes = "\n".join(getattr(info.value, "__notes__", []))
+    assert "in Sequential layer (2) Linear, which got input of shape (5, 8)" in notes
+    assert "gradwise.insight.shapes" in notes
