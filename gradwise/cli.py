@@ -3,6 +3,10 @@
 Bad options or values end with one line naming the option and the valid choices
 and exit status 2; Ctrl-C during training saves ``interrupted.ckpt`` in the run
 folder, prints how to resume, and exits with status 130.
+
+``mpiexec -n R gradwise train ... --distributed`` trains data-parallel on R
+processes (``--batch-size`` per process); only rank 0 prints and writes the run
+folder, and an error on any rank ends the whole job with that rank's message.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import argparse
 import dataclasses
 import json
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -27,7 +32,11 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports a bad option in one line (no usage block, no traceback)."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        from gradwise.distributed.comm import launcher_world
+
+        launched = launcher_world()      # under mpiexec every rank parses the same options: rank 0 reports
+        quiet = launched is not None and launched[0] != 0
+        self.exit(EXIT_USAGE, None if quiet else f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _positive_int(text: str) -> int:
@@ -84,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", help="a checkpoint file, or a run folder to continue")
     train.add_argument("--config", help="a TOML file of settings (keys as the options, with underscores)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument("--distributed", action="store_true",
+                       help="data-parallel over MPI: launch as 'mpiexec -n R gradwise train ... --distributed'; "
+                            "--batch-size is per process (needs pip install 'gradwise[mpi]')")
 
     evaluate = sub.add_parser("evaluate", help="evaluate a run folder's final model on its test split")
     evaluate.add_argument("run_dir", help="a folder written by 'gradwise train' or 'gradwise demo'")
@@ -145,23 +157,70 @@ def _train_config(args: argparse.Namespace) -> tuple[Any, Path, Path | None]:
     return cfg, out, ckpt
 
 
-def _run(cfg: Any, out: Path, resume: Path | None, title: str) -> int:
+def _world(distributed: bool) -> tuple[int, int]:
+    """``(rank, world size)``; ``(0, 1)`` unless --distributed (which needs mpi4py: a one-line error otherwise)."""
+    if not distributed:
+        return 0, 1
+    from gradwise import distributed as dist
+
+    dist.init(required=True)
+    return dist.rank(), dist.world_size()
+
+
+def _run(cfg: Any, out: Path, resume: Path | None, title: str, distributed: bool = False) -> int:
     from gradwise.train.loop import TrainingInterrupted
     from gradwise.train.runs import train_run
 
-    print(f"{title}: {cfg.dataset}, model {cfg.model} ({cfg.activation}), {cfg.optimizer} lr={cfg.lr}, "
-          f"{cfg.epochs} epochs, mode {cfg.mode}" + (f", batch {cfg.batch_size}" if cfg.mode == "minibatch" else "")
-          + f" -> {out}" + (f" (resuming from {resume})" if resume else ""))
+    rank, world = _world(distributed)
+    if rank == 0:
+        batch = f", batch {cfg.batch_size}" + (f" x {world} processes" if world > 1 else "")
+        print(f"{title}: {cfg.dataset}, model {cfg.model} ({cfg.activation}), {cfg.optimizer} lr={cfg.lr}, "
+              f"{cfg.epochs} epochs, mode {cfg.mode}" + (batch if cfg.mode == "minibatch" else "")
+              + f" -> {out}" + (f" (resuming from {resume})" if resume else ""), flush=True)
     try:
-        result = train_run(cfg, out, resume=resume)
+        result = train_run(cfg, out, resume=resume, distributed=distributed)
     except TrainingInterrupted as exc:
-        where = exc.checkpoint_path
-        print(f"\ninterrupted: checkpoint saved to {where}; continue with: gradwise train --resume {out}",
-              file=sys.stderr)
+        if rank == 0:
+            print(f"\ninterrupted: checkpoint saved to {exc.checkpoint_path}; continue with: gradwise train "
+                  f"--resume {out}" + (" --distributed" if distributed else ""), file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BaseException as exc:
+        if world > 1:           # the other ranks may wait in a collective: end the whole job with this message
+            _abort_job(exc)
+        raise
+    if rank != 0:
+        return 0
     figures = ", ".join(f"test {k} {v:.4f}" for k, v in result.test_metrics.items())
     print(f"{figures}\nrun folder: {result.run_dir} (report.md, history.csv, final.ckpt)")
     return 0
+
+
+def _abort_job(exc: BaseException) -> None:
+    from gradwise import distributed as dist
+
+    if isinstance(exc, (GradwiseError, FileNotFoundError, ImportError)):
+        if not dist.is_main():
+            # a bad setting or missing data usually fails every rank alike: let rank 0's abort, which
+            # ends the job, be the one line shown; a rank that fails alone still ends it a moment later
+            time.sleep(1.0)
+        dist.abort(f"gradwise train: error: {exc}", EXIT_USAGE)
+    if isinstance(exc, KeyboardInterrupt):
+        dist.abort("interrupted", EXIT_INTERRUPTED)
+    import traceback
+
+    dist.abort("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)), 1)
+
+
+def _quiet(args: argparse.Namespace) -> bool:
+    """Whether this process is a rank other than 0 of a --distributed launch (it prints nothing)."""
+    if not getattr(args, "distributed", False):
+        return False
+    from gradwise import distributed as dist
+
+    if dist.is_initialized():
+        return dist.rank() != 0
+    launched = dist.launcher_world()
+    return launched is not None and launched[0] != 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -177,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(cfg, out, None, "gradwise demo")
         if args.command == "train":
             cfg, out, ckpt = _train_config(args)
-            return _run(cfg, out, ckpt, "gradwise train")
+            return _run(cfg, out, ckpt, "gradwise train", distributed=args.distributed)
         from gradwise.train.runs import evaluate_run
 
         figures = evaluate_run(args.run_dir)
@@ -187,10 +246,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(", ".join(f"test {k} {v:.4f}" for k, v in figures.items()))
         return 0
     except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
+        if not _quiet(args):
+            print("\ninterrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except (GradwiseError, FileNotFoundError, ImportError) as exc:
-        print(f"gradwise {args.command}: error: {exc}", file=sys.stderr)
+        if not _quiet(args):      # every rank fails alike on a bad setting: one line, from rank 0
+            print(f"gradwise {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
 

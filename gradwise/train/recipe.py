@@ -174,10 +174,16 @@ def build_scheduler(cfg: RunConfig, optimizer: Any, steps_per_epoch: int) -> tup
     return s.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch), "step"
 
 
-def steps_per_epoch(cfg: RunConfig, n_train: int) -> int:
-    """Optimizer steps in one epoch for the run's mode (the last short batch counts)."""
+def steps_per_epoch(cfg: RunConfig, n_train: int, world_size: int = 1) -> int:
+    """Optimizer steps in one epoch for the run's mode (the last short batch counts); data-parallel
+    over ``world_size`` ranks, each rank steps through its ``ceil(n_train / world_size)`` samples.
+
+    >>> steps_per_epoch(RunConfig(batch_size=32), 1000), steps_per_epoch(RunConfig(batch_size=32), 1000, 4)
+    (32, 8)
+    """
     if cfg.mode == "full":
         return 1
+    per_rank = -(-n_train // world_size)
     if cfg.mode == "sgd":
-        return n_train
-    return -(-n_train // cfg.batch_size)
+        return per_rank
+    return -(-per_rank // cfg.batch_size)

@@ -52,37 +52,49 @@ def default_run_dir(cfg: RunConfig, prefix: str | None = None, root: str | Path 
     return path
 
 
-def _setup(cfg: RunConfig) -> tuple[Task, Any, Any, Any, Trainer]:
+def _setup(cfg: RunConfig, distributed: bool = False) -> tuple[Task, Any, Any, Any, Trainer]:
     manual_seed(cfg.seed)
     task = load_task(cfg)
     init_gen = Generator().manual_seed(cfg.seed)
     model = build_model(cfg, task.in_features, task.out_features, generator=init_gen)
     optimizer = build_optimizer(cfg, model.parameters())
-    scheduler, interval = build_scheduler(cfg, optimizer, steps_per_epoch(cfg, len(task.x_train)))
+    world = 1
+    if distributed:
+        from gradwise.distributed import world_size  # deferred: the distributed layer builds on this one
+
+        world = world_size()
+    scheduler, interval = build_scheduler(cfg, optimizer, steps_per_epoch(cfg, len(task.x_train), world))
     classification = task.kind == "classification"
     loss_fn = nn.CrossEntropyLoss() if classification else nn.MSELoss()
     metrics = ["accuracy"] if classification else ["mse", "mae", "r2"]
     trainer = Trainer(model, loss_fn, optimizer, mode=cfg.mode, batch_size=cfg.batch_size, metrics=metrics,
                       scheduler=scheduler, scheduler_interval=interval, progress=cfg.progress,
-                      generator=Generator().manual_seed(cfg.seed + 1))
+                      generator=Generator().manual_seed(cfg.seed + 1), distributed=distributed)
     return task, model, optimizer, loss_fn, trainer
 
 
-def train_run(cfg: RunConfig, run_dir: str | Path, resume: str | Path | None = None) -> RunResult:
+def train_run(cfg: RunConfig, run_dir: str | Path, resume: str | Path | None = None,
+              distributed: bool = False) -> RunResult:
     """Train as ``cfg`` says, writing the run folder ``run_dir``; ``resume`` continues from a checkpoint.
 
     The test split is held out from training and used once at the end; the epoch
     records' ``val_*`` figures come from it too (this is a teaching tool: there is
     no separate validation split unless you build one).
+
+    ``distributed=True`` (every rank of an ``mpiexec`` launch calls it): data-parallel with
+    ``cfg.batch_size`` per rank; only rank 0 writes the run folder.
     """
     cfg.validate()
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    task, model, optimizer, loss_fn, trainer = _setup(cfg)
+    task, model, optimizer, loss_fn, trainer = _setup(cfg, distributed)
     trainer.checkpoint_dir = run_dir
-    write_text_atomic(run_dir / "config.json", json.dumps(dataclasses.asdict(cfg), indent=1) + "\n")
+    if trainer.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(run_dir / "config.json", json.dumps(dataclasses.asdict(cfg), indent=1) + "\n")
     trainer.fit((task.x_train, task.y_train), epochs=cfg.epochs, val_data=(task.x_test, task.y_test), resume=resume)
     test = trainer.evaluate((task.x_test, task.y_test))
+    if not trainer.is_main:
+        return RunResult(run_dir, test, trainer)
     trainer.save_checkpoint(run_dir / "final.ckpt")
     interrupted = run_dir / "interrupted.ckpt"
     if interrupted.exists():            # the run that was interrupted has now finished
@@ -123,7 +135,11 @@ def render_report(cfg: RunConfig, trainer: Trainer, test: dict[str, float]) -> s
     """A Markdown summary: settings, test figures and the per-epoch table."""
     h = trainer.history.epochs
     lines = [f"# gradwise run: {cfg.dataset}, {cfg.model} ({cfg.activation}), {cfg.optimizer} lr={cfg.lr}", "",
-             f"{trainer.summary()}", "", "## Test", ""]
+             f"{trainer.summary()}", ""]
+    if trainer.world_size > 1:
+        lines += [f"Data-parallel over {trainer.world_size} processes: batch {cfg.batch_size} per process, "
+                  f"{trainer.world_size * cfg.batch_size} per step.", ""]
+    lines += ["## Test", ""]
     lines += [f"- {k}: {v:.4f}" for k, v in test.items()]
     keys = [k for k in h if k not in ("samples_seen",)]
     lines += ["", "## Epochs", "", "| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]

@@ -1,0 +1,259 @@
+"""Scenarios run under ``mpiexec -n 2 python mpi_worker.py <scenario> [args]`` by test_mpi.py.
+
+Each scenario checks its own results on every rank (plain ``assert``) and rank 0 prints
+``OK <scenario>`` at the end; any failure raises, and ``abort_on_error`` turns it into a
+whole-job abort with the rank's traceback, so the test sees a non-zero exit instead of a hang.
+Nothing runs on import (pytest's doctest collection imports this file).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import gradwise as gw
+import gradwise.distributed as dist
+from gradwise import nn
+from gradwise.data import DataLoader, TensorDataset
+from gradwise.train import Callback, ModelCheckpoint, Trainer, TrainingInterrupted
+
+N, IN, OUT = 64, 5, 3
+
+
+def dataset() -> tuple[gw.Tensor, gw.Tensor]:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((N, IN)).astype(np.float32)
+    y = (x[:, 0] - 0.5 * x[:, 1] > 0).astype(np.int64) + (x[:, 2] > 1.0)
+    return gw.tensor(x), gw.tensor(y)
+
+
+def model(seed: int) -> nn.Module:
+    gen = gw.Generator().manual_seed(seed)
+    return nn.Sequential(nn.Linear(IN, 16, generator=gen), nn.Tanh(), nn.Linear(16, OUT, generator=gen))
+
+
+def optimizer(name: str, params):
+    if name == "momentum":
+        return gw.optim.SGD(params, lr=0.1, momentum=0.9)
+    return gw.optim.Adam(params, lr=0.01)
+
+
+def flat(m: nn.Module) -> np.ndarray:
+    return np.concatenate([p.data.astype(np.float64).ravel() for p in m.parameters()])
+
+
+def same_on_all_ranks(values: np.ndarray) -> bool:
+    hi = dist.allreduce(np.array(values, dtype=np.float64), "max")
+    lo = dist.allreduce(np.array(values, dtype=np.float64), "min")
+    return bool(np.array_equal(hi, lo))
+
+
+def reference_run(opt_name: str, order_of_epoch, global_batch: int, epochs: int):
+    """One process, batches of ``global_batch`` taken from each epoch's order: the plain loop."""
+    x, y = dataset()
+    ref = model(seed=1)
+    opt = optimizer(opt_name, ref.parameters())
+    losses, accuracy = [], []
+    for epoch in range(epochs):
+        order = order_of_epoch(epoch)
+        correct = 0
+        for start in range(0, N, global_batch):
+            idx = gw.tensor(order[start:start + global_batch])
+            opt.zero_grad()
+            out = ref(x[idx])
+            loss = nn.functional.cross_entropy(out, y[idx])
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+            correct += int((out.data.argmax(axis=1) == y.data[idx.data]).sum())
+        accuracy.append(correct / N)
+    return ref, np.array(losses), np.array(accuracy)
+
+
+def equivalence(opt_name: str, via: str) -> None:
+    """2 ranks with per-rank batch b reach the parameters of 1 process with batch 2b."""
+    b, epochs = 8, 2
+    x, y = dataset()
+    # rank 1 starts from other weights: fit must copy rank 0's to it first
+    m = model(seed=1 if dist.rank() == 0 else 99)
+    trainer = Trainer(m, nn.CrossEntropyLoss(), optimizer(opt_name, m.parameters()), batch_size=b,
+                      metrics=["accuracy"], progress=False, generator=gw.Generator().manual_seed(5), distributed=True)
+    if via == "loader":        # the user builds the split; shared seed 7, interleaved shards
+        ds = TensorDataset(x, y)
+        train = DataLoader(ds, batch_size=b, sampler=dist.DistributedSampler(ds, seed=7))
+    else:                      # fit builds it from (x, y); the seed comes from rank 0's generator
+        train = (x, y)
+    history = trainer.fit(train, epochs=epochs)
+    seed = 7 if via == "loader" else trainer._dist.seed
+
+    def order(epoch: int) -> np.ndarray:
+        return gw.Generator().manual_seed(seed + epoch).np.permutation(N)
+
+    ref, ref_losses, ref_accuracy = reference_run(opt_name, order, dist.world_size() * b, epochs)
+    assert same_on_all_ranks(flat(m)), "replicas drifted apart"
+    np.testing.assert_allclose(flat(m), flat(ref), rtol=2e-5, atol=2e-6)
+    steps = history.steps
+    np.testing.assert_allclose(steps["loss"], ref_losses, rtol=1e-5, atol=1e-6)
+    assert steps["samples_seen"][-1] == epochs * N
+    np.testing.assert_allclose(history.epochs["loss"], ref_losses.reshape(epochs, -1).mean(axis=1), rtol=1e-5)
+    # the epoch accuracy counts every rank's samples (sums reduced over ranks), as one process would
+    np.testing.assert_array_equal(history.epochs["accuracy"], ref_accuracy)
+    for key in ("loss", "accuracy"):
+        assert same_on_all_ranks(history.epochs[key]), key
+
+
+def full_batch() -> None:
+    """mode='full' with 63 samples on 2 ranks (shards of 32 and 31): the weighted average is the
+    gradient of the whole set, as with one process."""
+    x, y = dataset()
+    x, y = x[:63], y[:63]
+    m = model(seed=1)
+    opt = gw.optim.SGD(m.parameters(), lr=0.5)
+    gw.train.fit(m, nn.CrossEntropyLoss(), opt, (x, y), epochs=3, mode="full", progress=False, distributed=True)
+    ref = model(seed=1)
+    ref_opt = gw.optim.SGD(ref.parameters(), lr=0.5)
+    for _ in range(3):
+        ref_opt.zero_grad()
+        nn.functional.cross_entropy(ref(x), y).backward()
+        ref_opt.step()
+    np.testing.assert_allclose(flat(m), flat(ref), rtol=2e-5, atol=2e-6)
+
+
+def collectives() -> None:
+    r, size = dist.rank(), dist.world_size()
+    assert dist.backend() == "mpi" and size == 2
+    # broadcast_parameters: parameters and buffers (BatchNorm running statistics) from the root
+    net = nn.Sequential(nn.Linear(3, 4, generator=gw.Generator().manual_seed(r)), nn.BatchNorm1d(4))
+    net[1].running_mean.data[...] = r + 1.0
+    dist.broadcast_parameters(net, root=1)
+    twin = nn.Sequential(nn.Linear(3, 4, generator=gw.Generator().manual_seed(1)), nn.BatchNorm1d(4))
+    np.testing.assert_array_equal(flat(net), flat(twin))
+    np.testing.assert_array_equal(net[1].running_mean.data, np.full(4, 2.0, dtype=np.float32))
+    # different models on the ranks: every rank raises (nobody hangs)
+    try:
+        dist.broadcast_parameters(nn.Linear(3, 4 + r))
+    except dist.DistributedError as exc:
+        assert "different models" in str(exc)
+    else:
+        raise AssertionError("broadcast_parameters accepted different models")
+    # allreduce_gradients: averages; a gradient missing on one rank counts as zero there; one missing
+    # everywhere stays None; float64 parameters get their own bucket
+    a = nn.Parameter(gw.zeros(1000))
+    b = nn.Parameter(gw.zeros(3, dtype="float64"))
+    c = nn.Parameter(gw.zeros(2))
+    unused = nn.Parameter(gw.zeros(2))
+    frozen = gw.zeros(2)
+    a.grad = gw.full((1000,), float(r + 1))                 # ranks hold 1 and 2: mean 1.5
+    b.grad = gw.tensor([1.0, 2.0, 3.0], dtype="float64") * (r + 1)
+    c.grad = gw.tensor([4.0, 8.0]) if r == 0 else None      # rank 1 never used c
+    calls = dist.allreduce_gradients([a, b, c, unused, frozen], bucket_size_mb=1000 * 4 / 2**20)
+    assert calls == 3, calls                                # a fills one float32 bucket, c another, b float64
+    np.testing.assert_array_equal(a.grad.data, np.full(1000, 1.5, dtype=np.float32))
+    np.testing.assert_array_equal(b.grad.data, np.array([1.5, 3.0, 4.5]))
+    np.testing.assert_array_equal(c.grad.data, np.array([2.0, 4.0], dtype=np.float32))
+    assert unused.grad is None and frozen.grad is None
+    assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64 and c.grad.shape == (2,)
+    a.grad = gw.full((1000,), float(r + 1))
+    assert dist.allreduce_gradients([a, b, c], average=False) == 2     # 25 MB: one bucket per dtype
+    np.testing.assert_array_equal(a.grad.data, np.full(1000, 3.0, dtype=np.float32))
+    # metric sums over ranks, when one rank saw nothing
+    from gradwise.distributed.training import reduce_metric_states
+    from gradwise.train.metrics import Accuracy, ConfusionMatrix
+
+    acc, cm = Accuracy(), ConfusionMatrix(2)
+    if r == 0:
+        acc.update(np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]), np.array([0, 1, 1]))
+        cm.update(np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]), np.array([0, 1, 1]))
+    else:
+        cm.update(np.array([[0.0, 1.0]]), np.array([1]))
+    reduce_metric_states([acc, cm])
+    assert acc.compute() == 2 / 3
+    assert cm.compute().tolist() == [[1, 0], [1, 2]] and cm.compute().dtype == np.int64
+    dist.barrier()
+
+
+class FailOnRank(Callback):
+    def __init__(self, rank: int, step: int) -> None:
+        self.rank, self.step = rank, step
+
+    def on_batch_end(self, trainer, logs):
+        if dist.rank() == self.rank and trainer.global_step == self.step:
+            raise RuntimeError(f"synthetic failure on rank {self.rank} at step {self.step}")
+
+
+def failure() -> None:
+    x, y = dataset()
+    m = model(seed=1)
+    gw.train.fit(m, nn.CrossEntropyLoss(), optimizer("adam", m.parameters()), (x, y), epochs=50, batch_size=4,
+                 callbacks=[FailOnRank(1, 3)], progress=False, distributed=True)
+    print("unreachable: training finished despite the failure", flush=True)
+
+
+class CtrlCOnRank(Callback):
+    """A SIGINT delivered to one rank only, in the middle of a step."""
+
+    def __init__(self, rank: int, step: int) -> None:
+        self.rank, self.step = rank, step
+
+    def on_after_backward(self, trainer):
+        if dist.rank() == self.rank and trainer.global_step + 1 == self.step:
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def run(folder: Path | None, epochs: int, resume=None, callbacks=()):
+    x, y = dataset()
+    m = model(seed=1)
+    cbs = list(callbacks)
+    if folder is not None:
+        cbs.append(ModelCheckpoint(folder, monitor=None))
+    trainer = Trainer(m, nn.CrossEntropyLoss(), optimizer("adam", m.parameters()), batch_size=4,
+                      metrics=["accuracy"], progress=False, generator=gw.Generator().manual_seed(3),
+                      checkpoint_dir=folder, callbacks=cbs, distributed=True)
+    trainer.fit((x, y), epochs=epochs, resume=resume)
+    return m, trainer
+
+
+def resume(folder: str) -> None:
+    """Resume at an epoch boundary and after a Ctrl-C that reached one rank mid-epoch: the result
+    equals an uninterrupted run, bit for bit, and only rank 0 wrote files."""
+    root = Path(folder)
+    whole, whole_trainer = run(None, epochs=3)
+    # epoch boundary: 2 epochs, then continue from last.ckpt to 3
+    run(root / "a", epochs=2)
+    assert (root / "a" / "last.ckpt").is_file()
+    resumed, t = run(root / "a", epochs=3, resume=root / "a" / "last.ckpt")
+    np.testing.assert_array_equal(flat(resumed), flat(whole))
+    np.testing.assert_array_equal(t.history.epochs["loss"], whole_trainer.history.epochs["loss"])
+    # Ctrl-C on rank 1 during step 13 (epoch 2 of 3, 8 steps per epoch): both ranks stop after step 13
+    try:
+        run(root / "b", epochs=3, callbacks=[CtrlCOnRank(1, 13)])
+    except TrainingInterrupted as exc:
+        assert exc.checkpoint_path == root / "b" / "interrupted.ckpt"
+    else:
+        raise AssertionError("no TrainingInterrupted")
+    dist.barrier()
+    resumed, t = run(root / "b", epochs=3, resume=root / "b" / "interrupted.ckpt")
+    np.testing.assert_array_equal(flat(resumed), flat(whole))
+    np.testing.assert_array_equal(t.history.steps["loss"], whole_trainer.history.steps["loss"])
+    np.testing.assert_allclose(t.history.epochs["accuracy"], whole_trainer.history.epochs["accuracy"])
+    assert same_on_all_ranks(flat(resumed))
+
+
+SCENARIOS = {"equivalence": equivalence, "full_batch": full_batch, "collectives": collectives,
+             "failure": failure, "resume": resume}
+
+
+def main(argv: list[str]) -> None:
+    name, args = argv[0], argv[1:]
+    with dist.abort_on_error():
+        SCENARIOS[name](*args)
+    if dist.is_main():
+        print(f"OK {name} {' '.join(args)}".rstrip(), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
