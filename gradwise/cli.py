@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import json
 import sys
 import time
@@ -23,6 +24,9 @@ from typing import Any, NoReturn
 from gradwise.errors import GradwiseError
 
 EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
+
+# modules whose register(subparsers) adds more commands (pictures of gradient descent)
+COMMAND_MODULES: tuple[str, ...] = ()
 
 DEMO = {"dataset": "digits", "model": "mlp:128,64", "activation": "relu", "optimizer": "adam", "lr": 1e-3,
         "epochs": 30, "batch_size": 32, "mode": "minibatch", "seed": 0}
@@ -60,6 +64,7 @@ def _positive_float(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from gradwise.insight.derivations import CASES
     from gradwise.train.recipe import ACTIVATIONS, DATASETS, OPTIMIZERS, SCHEDULERS
 
     parser = _Parser(prog="gradwise", description="Train networks by gradient descent and see what the gradients do.")
@@ -100,7 +105,24 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("evaluate", help="evaluate a run folder's final model on its test split")
     evaluate.add_argument("run_dir", help="a folder written by 'gradwise train' or 'gradwise demo'")
     evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
+    derive = sub.add_parser("derive", help="derive a small sigmoid network's gradients by hand, checked by autograd",
+                            description="Backpropagation by hand for one of six sigmoid networks (no bias, squared "
+                                        "error): every intermediate with its formula and matrix shapes, then the "
+                                        "closed-form gradients beside autograd's.")
+    derive.add_argument("case", choices=tuple(CASES), help="which network")
+    derive.add_argument("--seed", type=int, default=0, help="seed of the random inputs and weights (default 0)")
+    derive.add_argument("--no-values", action="store_true", help="formulas and shapes only")
+    derive.set_defaults(handler=_derive)
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(sub)
     return parser
+
+
+def _derive(args: argparse.Namespace) -> int:
+    from gradwise.insight.derivations import derive
+
+    print(derive(args.case, seed=args.seed).to_text(values=not args.no_values))
+    return 0
 
 
 def _read_toml(path: str) -> dict[str, Any]:
@@ -227,6 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gradwise`` command; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
+        if hasattr(args, "handler"):
+            return args.handler(args)
         if args.command == "demo":
             from gradwise.train.recipe import RunConfig
             from gradwise.train.runs import default_run_dir
