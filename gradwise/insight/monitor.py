@@ -379,6 +379,9 @@ class GradientMonitor(Callback):
             self.detach()
             self._attached_by_fit = False
 
+    def on_exception(self, trainer: Any, exc: BaseException) -> None:
+        self.on_fit_end(trainer)        # a failed fit leaves no hooks behind either
+
     # ------------------------------------------------------------- histories
     def parameter_history(self, name: str) -> ParameterHistory:
         """The records of parameter ``name`` (as in ``model.named_parameters()``)."""

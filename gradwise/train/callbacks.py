@@ -9,6 +9,7 @@ Hook points, in the order the loop reaches them::
         on_batch_end(trainer, logs)         # logs: the step record (loss, lr, grad_norm, ...)
       on_epoch_end(trainer, epoch, logs)    # logs: the epoch record (loss, metrics, val_*)
     on_fit_end(trainer)
+    on_exception(trainer, exc)              # instead of on_fit_end when fit raises (or Ctrl-C)
 
 A callback stops training by setting ``trainer.stop_training = True`` (the loop
 finishes the current batch and ends the epoch).  A callback that keeps state
@@ -44,6 +45,9 @@ class Callback:
     def on_batch_end(self, trainer: Trainer, logs: dict[str, float]) -> None: ...
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None: ...
     def on_fit_end(self, trainer: Trainer) -> None: ...
+
+    def on_exception(self, trainer: Trainer, exc: BaseException) -> None:
+        """Fit is ending with ``exc``: release resources (the default does nothing)."""
 
     def state_dict(self) -> dict[str, Any]:
         return {}
@@ -251,4 +255,7 @@ class TensorBoardLogger(Callback):
         self.writer.flush()
 
     def on_fit_end(self, trainer: Trainer) -> None:
+        self.writer.close()
+
+    def on_exception(self, trainer: Trainer, exc: BaseException) -> None:
         self.writer.close()

@@ -505,9 +505,11 @@ class Trainer:
         """After an exception or Ctrl-C: write ``interrupted.ckpt`` when the run is between steps."""
         if self._collective_stop:
             self._dist.reduce_metrics(self.metrics)     # every rank is here: rank 0 saves the global sums
-        for cb in self.callbacks:
-            if isinstance(cb, ProgressBar):
-                cb.on_fit_end(self)
+        for cb in self.callbacks:       # release what callbacks hold (bars, hooks, files) before re-raising
+            try:
+                cb.on_exception(self, exc)
+            except Exception:  # the original error is the one to report
+                pass
         if self.checkpoint_dir is None or self._phase == "step":
             if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, TrainingInterrupted):
                 raise TrainingInterrupted(None) from exc

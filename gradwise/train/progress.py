@@ -62,6 +62,9 @@ class ProgressBar(Callback):
             self.bar.close()
             self.bar = None
 
+    def on_exception(self, trainer: Trainer, exc: BaseException) -> None:
+        self.on_fit_end(trainer)
+
     @staticmethod
     def _postfix(trainer: Trainer, loss: float) -> dict[str, str]:
         post = {"loss": f"{loss:.4g}"}

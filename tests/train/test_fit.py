@@ -277,3 +277,27 @@ def test_summary_line_is_printed_when_progress_is_on(capsys):
         metrics=["accuracy"], progress=True)
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1 and out[0].startswith("fit: 2 epochs, 2 steps") and "accuracy" in out[0]
+
+
+def test_a_failing_fit_calls_on_exception_and_releases_monitor_hooks():
+    from gradwise.insight import GradientMonitor
+
+    x, y = blobs(24)
+    model = mlp()
+    seen = []
+
+    class Fail(Callback):
+        def on_batch_end(self, trainer, logs):
+            raise KeyError("boom")
+
+        def on_exception(self, trainer, exc):
+            seen.append(type(exc).__name__)
+
+        def on_fit_end(self, trainer):
+            seen.append("fit_end")
+
+    monitor = GradientMonitor(model)
+    with pytest.raises(KeyError):
+        fit(model, nn.CrossEntropyLoss(), gw.optim.SGD(model.parameters(), lr=0.1), (x, y), epochs=1,
+            callbacks=[monitor, Fail()], progress=False)
+    assert seen == ["KeyError"] and not monitor.attached
