@@ -105,8 +105,8 @@ from gradwise.serialization import load, save  # noqa: E402
 
 
 def __getattr__(name: str) -> object:
-    # data, train, insight and distributed pull in more modules: imported on first use to keep `import gradwise` fast
-    if name in ("data", "train", "insight", "distributed"):
+    # these subpackages pull in more modules: imported on first use to keep `import gradwise` fast
+    if name in ("data", "train", "insight", "viz", "distributed"):
         import importlib
 
         return importlib.import_module(f"gradwise.{name}")

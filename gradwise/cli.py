@@ -26,7 +26,7 @@ from gradwise.errors import GradwiseError
 EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
 
 # modules whose register(subparsers) adds more commands (pictures of gradient descent)
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("gradwise.commands.functions", "gradwise.commands.networks")
 
 DEMO = {"dataset": "digits", "model": "mlp:128,64", "activation": "relu", "optimizer": "adam", "lr": 1e-3,
         "epochs": 30, "batch_size": 32, "mode": "minibatch", "seed": 0}
@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
-    demo = sub.add_parser("demo", help="train an MLP on the bundled digits (about 30 s) and write a run folder",
+    demo = sub.add_parser("demo", help="train an MLP on the bundled digits (a few seconds) and write a run folder",
                           description="Train an MLP (64-128-64-10, ReLU) on scikit-learn's bundled 8x8 digits with "
                                       "Adam, show progress, print the test accuracy and write a run folder.")
     demo.add_argument("--out", help="run folder (default: runs/demo-<time>)")
@@ -213,7 +213,7 @@ def _run(cfg: Any, out: Path, resume: Path | None, title: str, distributed: bool
     if rank != 0:
         return 0
     figures = ", ".join(f"test {k} {v:.4f}" for k, v in result.test_metrics.items())
-    print(f"{figures}\nrun folder: {result.run_dir} (report.md, history.csv, final.ckpt)")
+    print(f"{figures}\nrun folder: {result.run_dir} (report.html, report.md, history.csv, final.ckpt)")
     return 0
 
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from gradwise.atomic_files import write_bytes_atomic
 from gradwise.autograd.tensor import Tensor
 from gradwise.errors import GradwiseError
 
@@ -97,27 +97,7 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
     structure = _encode(obj, arrays, "obj")
     meta = {"format": _FORMAT, "structure": json.dumps(structure, allow_nan=True)}
     data = stn.save(arrays, metadata=meta)
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    try:  # make the rename itself durable
-        dfd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
+    write_bytes_atomic(path, data)
 
 
 def load(path: str | os.PathLike[str]) -> Any:

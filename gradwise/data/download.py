@@ -12,11 +12,11 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
 
+from gradwise.atomic_files import atomic_file
 from gradwise.data.errors import ChecksumError, DownloadError
 
 TIMEOUT_S = 60.0
@@ -32,20 +32,6 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename in ``folder`` durable (not possible on every platform)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def fetch(url: str, target: str | os.PathLike[str], sha256: str | None, timeout: float = TIMEOUT_S) -> Path:
     """Download ``url`` to ``target`` atomically, verifying its size and SHA-256.
 
@@ -54,36 +40,25 @@ def fetch(url: str, target: str | os.PathLike[str], sha256: str | None, timeout:
     left at ``target`` or beside it.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    try:
+    with atomic_file(target, suffix=".part") as f:
         digest = hashlib.sha256()
         received = 0
-        with os.fdopen(fd, "wb") as f:
-            try:
-                with urllib.request.urlopen(url, timeout=timeout) as resp:
-                    length = resp.headers.get("Content-Length")
-                    while chunk := resp.read(_CHUNK):
-                        f.write(chunk)
-                        digest.update(chunk)
-                        received += len(chunk)
-            except http.client.IncompleteRead as exc:
-                raise DownloadError(f"download of {url} is truncated: received {received + len(exc.partial)} bytes, "
-                                    f"{exc.expected} more were announced") from exc
-            except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
-                raise DownloadError(f"download of {url} failed: {exc}") from exc
-            if length is not None and received != int(length):
-                raise DownloadError(f"download of {url} is truncated: received {received} of {int(length)} bytes")
-            f.flush()
-            os.fsync(f.fileno())
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as resp:
+                length = resp.headers.get("Content-Length")
+                while chunk := resp.read(_CHUNK):
+                    f.write(chunk)
+                    digest.update(chunk)
+                    received += len(chunk)
+        except http.client.IncompleteRead as exc:
+            raise DownloadError(f"download of {url} is truncated: received {received + len(exc.partial)} bytes, "
+                                f"{exc.expected} more were announced") from exc
+        except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+            raise DownloadError(f"download of {url} failed: {exc}") from exc
+        if length is not None and received != int(length):
+            raise DownloadError(f"download of {url} is truncated: received {received} of {int(length)} bytes")
         got = digest.hexdigest()
         if sha256 is not None and got != sha256.lower():
             raise ChecksumError(f"{url}: SHA-256 of the downloaded file is {got}, expected {sha256.lower()}; the "
                                 "file was not saved (corrupted transfer or a mirror serving different files)")
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(target.parent)
     return target

@@ -13,14 +13,63 @@ model's dimensions layer by layer; :func:`directional_derivative` and
 """
 
 from gradwise.insight import derivations
+from gradwise.insight.batch_modes import (
+    BatchModeComparison,
+    BatchModeError,
+    BatchModeRun,
+    GradientVariance,
+    compare_batch_modes,
+    gradient_variance,
+)
+from gradwise.insight.computation_graph import ComputationGraph, GraphNode, GraphTraceError, trace_graph
 from gradwise.insight.derivations import CASES, Derivation, DerivationShapeError, derive
+from gradwise.insight.descent import OPTIMIZERS, Trajectory, descend, descend_many
 from gradwise.insight.direction import (
     DirectionalDerivative,
     SteepestDescentCheck,
     directional_derivative,
     steepest_descent_check,
 )
+from gradwise.insight.function_views import (
+    FunctionGrid,
+    GradientArrows,
+    TangentLines,
+    function_grid,
+    gradient_arrows,
+    tangent_lines,
+)
+from gradwise.insight.functions import (
+    FUNCTIONS,
+    CriticalPoint,
+    DescentError,
+    DescentTypeError,
+    Objective,
+    get_function,
+)
+from gradwise.insight.histograms import HistogramError, HistogramRecorder, ParameterHistograms
+from gradwise.insight.landscape import (
+    Interpolation,
+    LandscapeError,
+    ParameterRecorder,
+    Surface,
+    filter_normalized_direction,
+    interpolate,
+    surface,
+    trajectory,
+)
+from gradwise.insight.learning_rate import (
+    LRBound,
+    LRRules,
+    LRVerdict,
+    Triptych,
+    classify_lr,
+    lr_triptych,
+    stable_lr_bound,
+)
+from gradwise.insight.lr_finder import LRFinderError, LRFinderResult, LRSuggestion, lr_find
+from gradwise.insight.minima import BasinMap, PointCheck, basin_map, classify_point, find_critical_points
 from gradwise.insight.monitor import GradientMonitor, LayerHistory, ParameterHistory
+from gradwise.insight.race import RACE_OPTIMIZERS, Comparison, compare, race, suggest_lr
 from gradwise.insight.report import GradientReport, LayerVerdict
 from gradwise.insight.shapes import LayerShapes, ShapeAudit, ShapeFailure, shapes
 from gradwise.insight.through_time import TimeGradients, gradient_through_time
@@ -32,3 +81,4 @@ from gradwise.insight.verdicts import (
     MonitorTypeError,
     Thresholds,
 )
+from gradwise.insight.weights import WeightSpaceError, dataset_loss, load_weights, snapshot

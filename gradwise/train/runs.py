@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from gradwise import nn
+from gradwise.atomic_files import write_text_atomic
 from gradwise.autograd.random import Generator, manual_seed
 from gradwise.serialization import CheckpointError
 from gradwise.train.checkpoint import read_checkpoint
-from gradwise.train.history import write_text_atomic
 from gradwise.train.loop import Trainer
 from gradwise.train.recipe import (
     RunConfig,
@@ -88,6 +88,12 @@ def train_run(cfg: RunConfig, run_dir: str | Path, resume: str | Path | None = N
     run_dir = Path(run_dir)
     task, model, optimizer, loss_fn, trainer = _setup(cfg, distributed)
     trainer.checkpoint_dir = run_dir
+    # the report's gradient-flow figure and health table; sampling keeps its cost to ~200 observations
+    from gradwise.insight.monitor import GradientMonitor
+
+    total_steps = cfg.epochs * steps_per_epoch(cfg, len(task.x_train))
+    monitor = GradientMonitor(model, every=max(1, total_steps // 200), window=200)
+    trainer.callbacks.insert(0, monitor)
     if trainer.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
         write_text_atomic(run_dir / "config.json", json.dumps(dataclasses.asdict(cfg), indent=1) + "\n")
@@ -105,6 +111,12 @@ def train_run(cfg: RunConfig, run_dir: str | Path, resume: str | Path | None = N
     h.to_json(run_dir / "history.json")
     write_text_atomic(run_dir / "metrics.json", json.dumps({f"test_{k}": v for k, v in test.items()}, indent=1))
     write_text_atomic(run_dir / "report.md", render_report(cfg, trainer, test))
+    try:
+        from gradwise.viz import write_run_report
+
+        write_run_report(run_dir, h, monitor)
+    except ImportError as exc:      # matplotlib is an extra: the run folder is complete without the HTML page
+        print(f"note: report.html not written ({exc})")
     return RunResult(run_dir, test, trainer)
 
 

@@ -1,0 +1,1 @@
+"""Subcommands of the ``gradwise`` command, each module exposing ``register(subparsers)``."""
