@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from gradwise.commands import positive_float, positive_int
 from gradwise.errors import GradwiseError
 
 EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
@@ -43,26 +44,6 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, None if quiet else f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     from gradwise.insight.derivations import CASES
     from gradwise.train.recipe import ACTIVATIONS, DATASETS, OPTIMIZERS, SCHEDULERS
@@ -83,13 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--model", help="'linear' or 'mlp:' + hidden sizes, e.g. mlp:64,32 (default)")
     train.add_argument("--activation", choices=tuple(ACTIVATIONS))
     train.add_argument("--optimizer", choices=OPTIMIZERS)
-    train.add_argument("--lr", type=_positive_float, help="learning rate (default 1e-3)")
+    train.add_argument("--lr", type=positive_float, help="learning rate (default 1e-3)")
     train.add_argument("--momentum", type=float, help="for --optimizer momentum/nesterov (default 0.9)")
     train.add_argument("--weight-decay", type=float)
-    train.add_argument("--epochs", type=_positive_int)
+    train.add_argument("--epochs", type=positive_int)
     train.add_argument("--mode", choices=("full", "sgd", "minibatch"),
                        help="full: one update per epoch; sgd: one per sample; minibatch: one per batch")
-    train.add_argument("--batch-size", type=_positive_int)
+    train.add_argument("--batch-size", type=positive_int)
     train.add_argument("--scheduler", choices=SCHEDULERS)
     train.add_argument("--seed", type=int)
     train.add_argument("--data-root", help="folder with MNIST IDX files (mnist, fashion_mnist)")

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 from typing import Any
 
+from gradwise.commands import positive_float, positive_int
 from gradwise.errors import GradwiseError
 
 FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
@@ -26,26 +26,6 @@ LANDSCAPE_KINDS = ("surface", "interpolation", "trajectory")
 
 class CommandError(GradwiseError, ValueError):
     """A command-line value that cannot work; the message names the option and what is valid."""
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
-    return value
 
 
 def _figure_path(text: str) -> Path:
@@ -67,7 +47,7 @@ def _common(parser: argparse.ArgumentParser, model: str, optimizer: bool = True)
     parser.add_argument("--seed", type=int, default=0, help="seed of the split, the weights and the shuffling")
     parser.add_argument("--data-root", default="data", help="folder with MNIST IDX files (mnist, fashion_mnist)")
     parser.add_argument("--out", required=True, help="figure file: .png, .svg or .pdf")
-    parser.add_argument("--dpi", type=_positive_int, default=90, help="resolution of a PNG (default 90)")
+    parser.add_argument("--dpi", type=positive_int, default=90, help="resolution of a PNG (default 90)")
 
 
 def register(subparsers: Any) -> None:
@@ -77,12 +57,12 @@ def register(subparsers: Any) -> None:
                                           "grows exponentially from --start-lr to --end-lr; plot the smoothed loss "
                                           "and print the suggested rates (steepest, valley, minimum/10).")
     _common(p, "mlp:64,32")
-    p.add_argument("--batch-size", type=_positive_int, default=64)
-    p.add_argument("--start-lr", type=_positive_float, default=1e-7)
-    p.add_argument("--end-lr", type=_positive_float, default=10.0)
-    p.add_argument("--num-iter", type=_positive_int, default=100)
+    p.add_argument("--batch-size", type=positive_int, default=64)
+    p.add_argument("--start-lr", type=positive_float, default=1e-7)
+    p.add_argument("--end-lr", type=positive_float, default=10.0)
+    p.add_argument("--num-iter", type=positive_int, default=100)
     p.add_argument("--smooth", type=float, default=0.98, help="EMA factor of the loss, in [0, 1) (default 0.98)")
-    p.add_argument("--diverge-factor", type=_positive_float, default=4.0,
+    p.add_argument("--diverge-factor", type=positive_float, default=4.0,
                    help="stop once the smoothed loss exceeds this many times the best (default 4)")
     p.set_defaults(handler=_lr_find)
 
@@ -92,13 +72,13 @@ def register(subparsers: Any) -> None:
                                           "and wall time, with the mini-batch gradient variance against the batch "
                                           "size.")
     _common(p, "mlp:32", optimizer=False)
-    p.add_argument("--epochs", type=_positive_int, default=5)
-    p.add_argument("--batch-size", type=_positive_int, default=32, help="mini-batch size (default 32)")
-    p.add_argument("--lr", type=_positive_float, help="one learning rate for every mode (overrides the three below)")
-    p.add_argument("--lr-full", type=_positive_float, default=0.5)
-    p.add_argument("--lr-sgd", type=_positive_float, default=0.01)
-    p.add_argument("--lr-minibatch", type=_positive_float, default=0.1)
-    p.add_argument("--variance-batches", type=_positive_int, default=200,
+    p.add_argument("--epochs", type=positive_int, default=5)
+    p.add_argument("--batch-size", type=positive_int, default=32, help="mini-batch size (default 32)")
+    p.add_argument("--lr", type=positive_float, help="one learning rate for every mode (overrides the three below)")
+    p.add_argument("--lr-full", type=positive_float, default=0.5)
+    p.add_argument("--lr-sgd", type=positive_float, default=0.01)
+    p.add_argument("--lr-minibatch", type=positive_float, default=0.1)
+    p.add_argument("--variance-batches", type=positive_int, default=200,
                    help="random batches per batch size for the variance table (default 200)")
     p.set_defaults(handler=_batch_modes)
 
@@ -107,14 +87,14 @@ def register(subparsers: Any) -> None:
                                           "landscape on the training data.")
     p.add_argument("run_dir", help="a folder written by 'gradwise train' or 'gradwise demo'")
     p.add_argument("--out", required=True, help="figure file: .png, .svg or .pdf")
-    p.add_argument("--dpi", type=_positive_int, default=90, help="resolution of a PNG (default 90)")
+    p.add_argument("--dpi", type=positive_int, default=90, help="resolution of a PNG (default 90)")
     p.add_argument("--kind", choices=LANDSCAPE_KINDS, default="surface",
                    help="surface: random filter-normalised plane around the trained weights (default); "
                         "interpolation: the line from the initial to the trained weights; trajectory: the training "
                         "path on its PCA plane (retrains the run from its seed)")
-    p.add_argument("--steps", type=_positive_int, default=21, help="grid points per axis (default 21)")
-    p.add_argument("--span", type=_positive_float, default=1.0, help="surface: half-width of the plane (default 1)")
-    p.add_argument("--samples", type=_positive_int, default=2000,
+    p.add_argument("--steps", type=positive_int, default=21, help="grid points per axis (default 21)")
+    p.add_argument("--span", type=positive_float, default=1.0, help="surface: half-width of the plane (default 1)")
+    p.add_argument("--samples", type=positive_int, default=2000,
                    help="training samples the loss is averaged over (default 2000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random directions (default 0)")
     p.set_defaults(handler=_landscape)
