@@ -42,10 +42,7 @@ class Adadelta(Optimizer):
 
     def _update(self, group: dict[str, Any]) -> None:
         lr, rho, eps, wd = group["lr"], group["rho"], group["eps"], group["weight_decay"]
-        for p in group["params"]:
-            g = self._grad(p, group)
-            if g is None:
-                continue
+        for p, g in self._grads(group):
             st = self.state.setdefault(p, {})
             if not st:
                 st["step"] = 0

@@ -72,10 +72,7 @@ class Adamax(_AdamLike):
 
     def _update(self, group: dict[str, Any]) -> None:
         lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-        for p in group["params"]:
-            g = self._grad(p, group)
-            if g is None:
-                continue
+        for p, g in self._grads(group):
             st = self._state(p)
             st["step"] += 1
             if wd:
@@ -125,10 +122,7 @@ class NAdam(_AdamLike):
     def _update(self, group: dict[str, Any]) -> None:
         lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
         psi = group["momentum_decay"]
-        for p in group["params"]:
-            g = self._grad(p, group)
-            if g is None:
-                continue
+        for p, g in self._grads(group):
             st = self._state(p)
             st.setdefault("mu_product", 1.0)
             st["step"] += 1
@@ -190,10 +184,7 @@ class RAdam(_AdamLike):
     def _update(self, group: dict[str, Any]) -> None:
         lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
         rho_inf = 2 / (1 - b2) - 1
-        for p in group["params"]:
-            g = self._grad(p, group)
-            if g is None:
-                continue
+        for p, g in self._grads(group):
             st = self._state(p)
             st["step"] += 1
             t = st["step"]

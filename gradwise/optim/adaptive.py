@@ -35,10 +35,7 @@ class Adam(Optimizer):
 
     def _update(self, group: dict[str, Any]) -> None:
         lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-        for p in group["params"]:
-            g = self._grad(p, group)
-            if g is None:
-                continue
+        for p, g in self._grads(group):
             st = self.state.setdefault(p, {})
             if not st:
                 st["step"] = 0
@@ -96,10 +93,7 @@ class RMSprop(Optimizer):
 
     def _update(self, group: dict[str, Any]) -> None:
         lr, alpha, eps, wd, mom = group["lr"], group["alpha"], group["eps"], group["weight_decay"], group["momentum"]
-        for p in group["params"]:
-            g = self._grad(p, group)
-            if g is None:
-                continue
+        for p, g in self._grads(group):
             st = self.state.setdefault(p, {})
             if not st:
                 st["step"] = 0
@@ -143,10 +137,7 @@ class Adagrad(Optimizer):
                                       initial_accumulator_value=initial_accumulator_value, maximize=maximize))
 
     def _update(self, group: dict[str, Any]) -> None:
-        for p in group["params"]:
-            g = self._grad(p, group)
-            if g is None:
-                continue
+        for p, g in self._grads(group):
             st = self.state.setdefault(p, {})
             if not st:
                 st["step"] = 0

@@ -8,7 +8,7 @@ values raises instead of silently using the new ones.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -102,6 +102,13 @@ class Optimizer:
 
     def _update(self, group: dict[str, Any]) -> None:
         raise NotImplementedError
+
+    def _grads(self, group: dict[str, Any]) -> Iterator[tuple[Tensor, np.ndarray]]:
+        """Each parameter of ``group`` that has a gradient, with that gradient (negated under maximize)."""
+        for p in group["params"]:
+            g = self._grad(p, group)
+            if g is not None:
+                yield p, g
 
     @staticmethod
     def _grad(p: Tensor, group: dict[str, Any]) -> np.ndarray | None:

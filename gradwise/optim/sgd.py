@@ -36,10 +36,7 @@ class SGD(Optimizer):
     def _update(self, group: dict[str, Any]) -> None:
         lr, mom, damp = group["lr"], group["momentum"], group["dampening"]
         wd, nesterov = group["weight_decay"], group["nesterov"]
-        for p in group["params"]:
-            g = self._grad(p, group)
-            if g is None:
-                continue
+        for p, g in self._grads(group):
             if wd:
                 g = g + wd * p.data
             if mom:

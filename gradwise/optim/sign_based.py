@@ -52,10 +52,7 @@ class Rprop(Optimizer):
 
     def _update(self, group: dict[str, Any]) -> None:
         (etaminus, etaplus), (lo, hi) = group["etas"], group["step_sizes"]
-        for p in group["params"]:
-            g = self._grad(p, group)
-            if g is None:
-                continue
+        for p, g in self._grads(group):
             st = self.state.setdefault(p, {})
             if not st:
                 st["step"] = 0
@@ -106,10 +103,7 @@ class Lion(Optimizer):
 
     def _update(self, group: dict[str, Any]) -> None:
         lr, (b1, b2), wd = group["lr"], group["betas"], group["weight_decay"]
-        for p in group["params"]:
-            g = self._grad(p, group)
-            if g is None:
-                continue
+        for p, g in self._grads(group):
             st = self.state.setdefault(p, {})
             if not st:
                 st["step"] = 0
