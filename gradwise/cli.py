@@ -194,7 +194,8 @@ def _run(cfg: Any, out: Path, resume: Path | None, title: str, distributed: bool
     if rank != 0:
         return 0
     figures = ", ".join(f"test {k} {v:.4f}" for k, v in result.test_metrics.items())
-    print(f"{figures}\nrun folder: {result.run_dir} (report.html, report.md, history.csv, final.ckpt)")
+    written = [n for n in ("report.html", "report.md", "history.csv", "final.ckpt") if (result.run_dir / n).exists()]
+    print(f"{figures}\nrun folder: {result.run_dir} ({', '.join(written)})")
     return 0
 
 
