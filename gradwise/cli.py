@@ -171,7 +171,7 @@ def _world(distributed: bool) -> tuple[int, int]:
 
 
 def _run(cfg: Any, out: Path, resume: Path | None, title: str, distributed: bool = False) -> int:
-    from gradwise.train.loop import TrainingInterrupted
+    from gradwise.train.errors import TrainingInterrupted
     from gradwise.train.runs import train_run
 
     rank, world = _world(distributed)

@@ -33,7 +33,8 @@ from gradwise.data.sampler import RandomSampler, SequentialSampler
 from gradwise.distributed.buckets import DEFAULT_BUCKET_SIZE_MB, allreduce_gradients, broadcast_parameters
 from gradwise.distributed.comm import DistributedError, _world, abort, init
 from gradwise.distributed.sampler import DistributedSampler, ShardSampler
-from gradwise.train.loop import TrainingError, make_loader
+from gradwise.train.batches import make_loader
+from gradwise.train.errors import TrainingError
 
 
 def _allgather_bytes(data: bytes) -> list[bytes]:

@@ -29,8 +29,9 @@ from gradwise.autograd.random import Generator, resolve
 from gradwise.autograd.tensor import Tensor
 from gradwise.errors import GradwiseError
 from gradwise.insight.weights import dataset_loss, load_weights, named_weights, preserved
+from gradwise.train.batches import MODES
 from gradwise.train.callbacks import Callback
-from gradwise.train.loop import MODES, fit
+from gradwise.train.loop import fit
 
 
 class BatchModeError(GradwiseError, ValueError):

@@ -1,5 +1,6 @@
 """``gradwise.train``: the fit loop (full-batch, stochastic, mini-batch), metrics, callbacks, checkpoints."""
 
+from gradwise.train.batches import MODES, make_loader
 from gradwise.train.callbacks import (
     Callback,
     CallbackError,
@@ -11,8 +12,9 @@ from gradwise.train.callbacks import (
     TerminateOnNaN,
 )
 from gradwise.train.checkpoint import read_checkpoint
+from gradwise.train.errors import TrainingError, TrainingInterrupted
 from gradwise.train.history import History
-from gradwise.train.loop import MODES, Trainer, TrainingError, TrainingInterrupted, fit, make_loader
+from gradwise.train.loop import Trainer, fit
 from gradwise.train.metrics import (
     Accuracy,
     ConfusionMatrix,

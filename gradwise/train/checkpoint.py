@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from gradwise.autograd.random import Generator
+from gradwise.autograd.random import Generator, default_generator
 from gradwise.autograd.tensor import Tensor
 from gradwise.errors import format_shape
 from gradwise.serialization import CheckpointError, load
@@ -34,6 +34,23 @@ def module_generators(model: Any) -> list[Generator]:
             if isinstance(v, Generator):
                 found.setdefault(id(v), v)
     return list(found.values())
+
+
+def rng_states(model: Any, loader_generator: Generator | None, epoch_start: Any) -> dict[str, Any]:
+    """Every random state a run draws from (see the module docstring), as plain values."""
+    return {"default": default_generator.get_state(),
+            "modules": [g.get_state() for g in module_generators(model)],
+            "loader": None if loader_generator is None else loader_generator.get_state(),
+            "loader_epoch_start": epoch_start}
+
+
+def set_rng_states(model: Any, loader_generator: Generator | None, rng: dict[str, Any]) -> None:
+    """Put back the states :func:`rng_states` captured."""
+    default_generator.set_state(rng["default"])
+    for g, state in zip(module_generators(model), rng["modules"]):
+        g.set_state(state)
+    if loader_generator is not None and rng["loader"] is not None:
+        loader_generator.set_state(rng["loader"])
 
 
 def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:

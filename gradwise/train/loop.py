@@ -18,11 +18,8 @@ Samples are reshuffled every epoch (``sgd``/``minibatch``) from the loader's
 from __future__ import annotations
 
 import math
-import signal
-import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,86 +28,29 @@ import numpy as np
 from gradwise.autograd.grad_mode import no_grad
 from gradwise.autograd.random import Generator, default_generator
 from gradwise.autograd.tensor import Tensor
-from gradwise.data.dataset import TensorDataset
 from gradwise.data.loader import DataLoader
-from gradwise.errors import GradwiseError, format_shape
+from gradwise.errors import format_shape
 from gradwise.nn.utils import clip_grad_norm_
 from gradwise.serialization import save
+from gradwise.train.batches import MODES, global_grad_norm, make_loader, split_batch
 from gradwise.train.callbacks import Callback, CSVLogger, LRSchedulerCallback, ModelCheckpoint, TensorBoardLogger
-from gradwise.train.checkpoint import FORMAT, check_compatible, module_generators, read_checkpoint
+from gradwise.train.checkpoint import (
+    FORMAT,
+    check_compatible,
+    module_generators,
+    read_checkpoint,
+    rng_states,
+    set_rng_states,
+)
+from gradwise.train.errors import TrainingError, TrainingInterrupted
 from gradwise.train.history import History
+from gradwise.train.interrupts import SigintLatch
 from gradwise.train.metrics import Metric, get_metric
 from gradwise.train.progress import ProgressBar
 
-MODES = ("full", "sgd", "minibatch")
 # callbacks that write to the terminal or to files: under fit(distributed=True) only rank 0 runs them
 # (a callback of your own opts in with a class attribute ``main_process_only = True``)
 _WRITERS = (ProgressBar, CSVLogger, TensorBoardLogger)
-
-
-class TrainingError(GradwiseError, ValueError):
-    """A fit option or training input that cannot work; the message names it and what is valid."""
-
-
-class TrainingInterrupted(KeyboardInterrupt):
-    """Ctrl-C during fit: raised after the current step finished and, when the trainer has a
-    ``checkpoint_dir``, after a resumable checkpoint was written to ``checkpoint_path``."""
-
-    def __init__(self, checkpoint_path: Path | None) -> None:
-        where = f"; resume from {checkpoint_path}" if checkpoint_path else ""
-        super().__init__(f"training interrupted{where}")
-        self.checkpoint_path = checkpoint_path
-
-
-def _as_tensor(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
-
-
-def make_loader(data: Any, mode: str, batch_size: int, generator: Generator | None, *, what: str = "train_data",
-                shuffle: bool = True) -> DataLoader:
-    """A DataLoader for ``data``: a DataLoader (used as is), a Dataset, or a tuple ``(x, y)`` of
-    tensors/arrays whose first dimensions agree."""
-    if mode not in MODES:
-        raise TrainingError(f"fit: mode must be one of {list(MODES)}, got {mode!r}")
-    if isinstance(data, DataLoader):
-        if mode != "minibatch":
-            raise TrainingError(f"fit: mode={mode!r} chooses the batch size itself; pass a Dataset or (x, y) "
-                                "instead of a DataLoader, or use mode='minibatch'")
-        return data
-    if isinstance(data, (tuple, list)):
-        if len(data) < 2:
-            raise TrainingError(f"fit: {what} as a tuple must be (inputs, targets), got {len(data)} item(s)")
-        data = TensorDataset(*[_as_tensor(d) for d in data])
-    if not (hasattr(data, "__getitem__") and hasattr(data, "__len__")):
-        raise TrainingError(f"fit: {what} must be a DataLoader, a Dataset or a tuple (inputs, targets), "
-                            f"got {type(data).__name__}")
-    n = len(data)
-    if n == 0:
-        raise TrainingError(f"fit: {what} is empty")
-    if mode == "full":
-        return DataLoader(data, batch_size=n, shuffle=False)
-    if mode == "sgd":
-        return DataLoader(data, batch_size=1, shuffle=shuffle, generator=generator)
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise TrainingError(f"fit: batch_size must be a positive int, got {batch_size!r}")
-    return DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=generator)
-
-
-def _split_batch(batch: Any) -> tuple[tuple[Any, ...], Any]:
-    if isinstance(batch, (tuple, list)) and len(batch) >= 2:
-        return tuple(batch[:-1]), batch[-1]
-    raise TrainingError("fit: each batch must be a tuple (inputs..., targets); got "
-                        f"{type(batch).__name__}. Use a collate_fn that returns (x, y)")
-
-
-def global_grad_norm(params: Iterable[Tensor]) -> float:
-    """L2 norm of all gradients taken together, ``sqrt(sum_p sum_i g_pi^2)``, in float64."""
-    total = 0.0
-    for p in params:
-        if p.grad is not None:
-            g = np.asarray(p.grad.data, dtype=np.float64).ravel()
-            total += float(g @ g)
-    return math.sqrt(total)
 
 
 class Trainer:
@@ -191,7 +131,7 @@ class Trainer:
         self.interrupted_checkpoint: Path | None = None
         self.epoch_arrays: dict[str, np.ndarray] = {}
         self._phase = "idle"
-        self._sigint = False
+        self._sigint = SigintLatch()
         self._collective_stop = False   # a stop that every rank of a distributed run takes at the same step
         self._time_offset = 0.0
         self._start = time.perf_counter()
@@ -231,7 +171,7 @@ class Trainer:
             self._dist.start(self.model, self.generator, pending)
         self.stop_training, self.stop_reason = False, None
         self._start = time.perf_counter()
-        with self._deferred_sigint():
+        with self._sigint.armed():
             try:
                 for cb in self.callbacks:
                     cb.on_fit_start(self)
@@ -266,7 +206,7 @@ class Trainer:
         try:
             with no_grad():
                 for batch in loader:
-                    inputs, target = _split_batch(batch)
+                    inputs, target = split_batch(batch)
                     out = self.model(*inputs)
                     k = len(target)
                     loss_sum += float(self._loss(out, target).item()) * k
@@ -307,7 +247,7 @@ class Trainer:
                            "metrics": [m.state_dict() for m in self.metrics]},
             "history": self.history.state_dict(),
             "callbacks": [[type(c).__name__, c.state_dict()] for c in self.callbacks],
-            "rng": rng if rng is not None else self._rng_states(),
+            "rng": rng if rng is not None else self._rng_now(),
             **extra,
         }, path)
         return path
@@ -348,7 +288,7 @@ class Trainer:
             it: Iterator[Any] = iter(loader)
             for _ in range(skip):
                 next(it)
-            self._set_rng_states(pending["rng"])
+            set_rng_states(self.model, self.generator, pending["rng"])
         else:
             self._reset_epoch_sums()
             self._epoch_start_state = gen.get_state()
@@ -357,7 +297,7 @@ class Trainer:
         for cb in self.callbacks:
             cb.on_epoch_start(self, epoch)
         for batch in it:
-            self._boundary_rng = self._rng_states() if self.checkpoint_dir is not None else None
+            self._boundary_rng = self._rng_now() if self.checkpoint_dir is not None else None
             self._phase = "batch"
             logs = self._step(batch)
             self._phase = "idle"
@@ -365,10 +305,10 @@ class Trainer:
                 cb.on_batch_end(self, logs)
             if self._dist is not None:
                 # a Ctrl-C or stop request on any rank stops every rank after this same step
-                sigint, stop = self._dist.any(self._sigint, self.stop_training)
-                self._sigint = self._sigint or sigint
+                sigint, stop = self._dist.any(self._sigint.requested, self.stop_training)
+                self._sigint.requested = self._sigint.requested or sigint
                 self.stop_training = self.stop_training or stop
-            if self._sigint:
+            if self._sigint.requested:
                 self._collective_stop = self._dist is not None
                 raise KeyboardInterrupt
             if self.stop_training:
@@ -378,7 +318,7 @@ class Trainer:
     def _step(self, batch: Any) -> dict[str, float]:
         for cb in self.callbacks:
             cb.on_batch_start(self, self.batch_in_epoch)
-        inputs, target = _split_batch(batch)
+        inputs, target = split_batch(batch)
         self.optimizer.zero_grad()
         out = self.model(*inputs)
         loss = self._loss(out, target)
@@ -452,25 +392,12 @@ class Trainer:
         gen = getattr(loader, "generator", None)
         return gen if isinstance(gen, Generator) else default_generator
 
-    def _generators(self) -> list[Generator]:
-        return module_generators(self.model)
-
-    def _rng_states(self) -> dict[str, Any]:
-        return {"default": default_generator.get_state(),
-                "modules": [g.get_state() for g in self._generators()],
-                "loader": None if self.generator is None else self.generator.get_state(),
-                "loader_epoch_start": getattr(self, "_epoch_start_state", None)}
-
-    def _set_rng_states(self, rng: dict[str, Any]) -> None:
-        default_generator.set_state(rng["default"])
-        for g, state in zip(self._generators(), rng["modules"]):
-            g.set_state(state)
-        if self.generator is not None and rng["loader"] is not None:
-            self.generator.set_state(rng["loader"])
+    def _rng_now(self) -> dict[str, Any]:
+        return rng_states(self.model, self.generator, getattr(self, "_epoch_start_state", None))
 
     def _restore(self, ckpt: dict[str, Any], path: str | Path) -> None:
         check_compatible(ckpt, self.model, self.optimizer, path)
-        gens = self._generators()
+        gens = module_generators(self.model)
         if len(gens) != len(ckpt["rng"]["modules"]):
             raise TrainingError(f"resume: the checkpoint holds {len(ckpt['rng']['modules'])} module random "
                                 f"generator(s), this model {len(gens)}; nothing was loaded")
@@ -498,8 +425,8 @@ class Trainer:
         if self._dist is not None and not self._dist.is_main and self.batch_in_epoch:
             for m in self.metrics:      # rank 0's saved sums already count every rank's batches
                 m.reset()
-        if self.batch_in_epoch == 0:
-            self._set_rng_states(ckpt["rng"])    # an epoch boundary: the next epoch draws from these states
+        if self.batch_in_epoch == 0:    # an epoch boundary: the next epoch draws from these states
+            set_rng_states(self.model, self.generator, ckpt["rng"])
 
     def _on_failure(self, exc: BaseException) -> None:
         """After an exception or Ctrl-C: write ``interrupted.ckpt`` when the run is between steps."""
@@ -522,27 +449,6 @@ class Trainer:
             raise TrainingInterrupted(self.interrupted_checkpoint) from exc
         if hasattr(exc, "add_note"):
             exc.add_note(f"gradwise: a resumable checkpoint was saved to {self.interrupted_checkpoint}")
-
-    @contextmanager
-    def _deferred_sigint(self) -> Iterator[None]:
-        """The first Ctrl-C asks the loop to stop after the current step; a second one stops at once."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        previous = signal.getsignal(signal.SIGINT)
-
-        def handler(signum: int, frame: Any) -> None:
-            if self._sigint:
-                raise KeyboardInterrupt
-            self._sigint = True
-
-        self._sigint = False
-        signal.signal(signal.SIGINT, handler)
-        try:
-            yield
-        finally:
-            signal.signal(signal.SIGINT, previous)
-
 
 def fit(model: Any, loss_fn: Any, optimizer: Any, train_data: Any, *, epochs: int, mode: str = "minibatch",
         batch_size: int = 32, val_data: Any = None, metrics: Sequence[str | Metric] = (),
