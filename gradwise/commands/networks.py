@@ -187,7 +187,7 @@ class _Run:
         from gradwise.serialization import CheckpointError
         from gradwise.train.checkpoint import read_checkpoint
         from gradwise.train.recipe import RunConfig
-        from gradwise.train.runs import _setup
+        from gradwise.train.runs import build_run
 
         self.dir = Path(run_dir)
         config = self.dir / "config.json"
@@ -200,8 +200,8 @@ class _Run:
                                f"'gradwise train --resume {self.dir}'")
         self.cfg = RunConfig.from_dict(json.loads(config.read_text(encoding="utf-8")), str(config)).validate()
         self.cfg.progress = False
-        self.task, self.model, _, self.loss_fn, self.trainer = _setup(self.cfg)
-        self.init = snapshot(self.model)            # _setup builds the model from the run's seed: its start
+        self.task, self.model, _, self.loss_fn, self.trainer = build_run(self.cfg)
+        self.init = snapshot(self.model)            # build_run builds the model from the run's seed: its start
         state = read_checkpoint(ckpt_path)["model"]
         try:
             self.model.load_state_dict(state)

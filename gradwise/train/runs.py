@@ -52,7 +52,9 @@ def default_run_dir(cfg: RunConfig, prefix: str | None = None, root: str | Path 
     return path
 
 
-def _setup(cfg: RunConfig, distributed: bool = False) -> tuple[Task, Any, Any, Any, Trainer]:
+def build_run(cfg: RunConfig, distributed: bool = False) -> tuple[Task, Any, Any, Any, Trainer]:
+    """``(task, model, optimizer, loss_fn, trainer)`` for ``cfg``, exactly as a run built them: seeded
+    from ``cfg.seed``, so a run folder's ``config.json`` rebuilds its model's initial weights too."""
     manual_seed(cfg.seed)
     task = load_task(cfg)
     init_gen = Generator().manual_seed(cfg.seed)
@@ -86,7 +88,7 @@ def train_run(cfg: RunConfig, run_dir: str | Path, resume: str | Path | None = N
     """
     cfg.validate()
     run_dir = Path(run_dir)
-    task, model, optimizer, loss_fn, trainer = _setup(cfg, distributed)
+    task, model, optimizer, loss_fn, trainer = build_run(cfg, distributed)
     trainer.checkpoint_dir = run_dir
     # the report's gradient-flow figure and health table; sampling keeps its cost to ~200 observations
     from gradwise.insight.monitor import GradientMonitor
@@ -134,7 +136,7 @@ def evaluate_run(run_dir: str | Path) -> dict[str, float]:
         ckpt_path = run_dir / "interrupted.ckpt"
     if not ckpt_path.is_file():
         raise FileNotFoundError(f"evaluate: {run_dir} has no final.ckpt or interrupted.ckpt to evaluate")
-    task, model, _, _, trainer = _setup(cfg)
+    task, model, _, _, trainer = build_run(cfg)
     ckpt = read_checkpoint(ckpt_path)
     try:
         model.load_state_dict(ckpt["model"])
