@@ -1,134 +1,129 @@
 """Run the benchmark suite: gradwise vs hand-written NumPy vs PyTorch, same run, same machine.
 
-    python benchmarks/run.py                 # table + benchmarks/results/latest.json
+    python benchmarks/run.py                      # table + benchmarks/results/latest.json
+    python benchmarks/run.py --markdown           # also the Markdown tables of benchmarks/RESULTS.md
+    python benchmarks/run.py --only W1_tiny_mlp,W4_cnn --runs 1
     python benchmarks/run.py --torch-python /path/to/python-with-torch
 
-Each framework runs in its own subprocess (no shared caches or threads), is
-warmed up, then timed as the median of several repeats.  PyTorch is optional
-(`pip install torch==2.13.0`); without it the PyTorch column says "n/a".
-Before timing, the frameworks' check values must agree, so a fast wrong
-answer cannot pass.
+Each (workload, framework) pair runs in its own subprocess (no shared caches, threads or
+allocator state) that checks, warms up, calibrates and times (benchmarks/measure.py).
+The whole set of subprocesses is run ``--runs`` times, interleaved (gradwise, numpy,
+torch, gradwise, ...), and each figure is the median over the runs of the per-subprocess
+medians; ratios are ratios of those medians.  The JSON keeps every repeat of every run.
+
+Correctness first: the check values (the first training steps' losses from the same
+initial weights and batches, float32) of every framework must agree with gradwise's to
+``--rtol`` (relative), else that workload is reported as DISAGREES, its timing is not
+reported, and the command exits with status 1: a fast wrong answer cannot pass.
+
+Clock (``--clock``): ``cpu`` (default) reads each repeat by the process's CPU time (user +
+system, all threads), ``wall`` by wall-clock time; both are printed and kept.  With one
+compute thread per framework they agree on an idle machine; on a shared one a descheduled
+process's wall time grows while its CPU time does not, so CPU time is the steadier figure
+(page faults and any helper threads still count).
+
+Threads: every subprocess gets OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = MKL_NUM_THREADS
+= ``--threads`` (default 1) and PyTorch additionally ``torch.set_num_threads(--threads)``,
+so every framework computes on the same number of threads.
+
+Allocator (``--malloc``): gradwise raises glibc's mmap/trim thresholds when imported
+(gradwise/allocator.py), so a training step reuses the pages of the previous one.
+``default``: gradwise as shipped, the hand-written NumPy code with the same setting (it is
+the ceiling for a NumPy engine), PyTorch as shipped (glibc's defaults); ``all``: PyTorch
+gets the setting too; ``none``: nobody (GRADWISE_MALLOC_TUNING=0).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
-import os
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-FRAMEWORKS = ("gradwise", "numpy", "torch")
-
-
-def measure(workload: str, framework: str, repeats: int, min_time: float) -> dict:
-    """Time one workload in this process (called in a subprocess)."""
+if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-    from benchmarks.workloads import WORKLOADS
 
-    step, check = WORKLOADS[workload](framework)
-    values = check()
-    for _ in range(3):
-        step()
-    n = 1
-    while True:  # calibrate: enough steps per repeat to last min_time
-        t0 = time.perf_counter()
-        for _ in range(n):
-            step()
-        if time.perf_counter() - t0 >= min_time:
-            break
-        n *= 2
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(n):
-            step()
-        times.append((time.perf_counter() - t0) / n)
-    return {"seconds_per_step": statistics.median(times), "check": values}
+from benchmarks.measure import import_time, run_sub  # noqa: E402
+from benchmarks.report import FRAMEWORKS, TARGETS, disagreement, machine, table  # noqa: E402
 
 
-def import_time(python: str, module: str, repeats: int = 5) -> float | None:
-    """Median seconds of a fresh interpreter's ``import module``, with bytecode cached
-    (as after any pip install): one untimed import first writes the .pyc files."""
-    code = f"import time; t=time.perf_counter(); import {module}; print(time.perf_counter()-t)"
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    subprocess.run([python, "-c", f"import {module}"], capture_output=True, cwd=ROOT, env=env)
-    out = []
-    for _ in range(repeats):
-        r = subprocess.run([python, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
-        if r.returncode != 0:
-            return None
-        out.append(float(r.stdout.strip()))
-    return statistics.median(out)
+def _median_of(runs: dict[str, list[dict[str, Any]]], key: str) -> dict[str, float]:
+    return {fw: statistics.median(x[key] for x in r) for fw, r in runs.items() if r}
 
 
-def run_sub(python: str, workload: str, framework: str, repeats: int, min_time: float) -> dict | None:
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    code = (f"import json,sys; sys.path.insert(0, {str(ROOT)!r}); from benchmarks.run import measure; "
-            f"print(json.dumps(measure({workload!r}, {framework!r}, {repeats}, {min_time!r})))")
-    r = subprocess.run([python, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
-    if r.returncode != 0:
-        if framework == "torch" and "No module named 'torch'" in r.stderr:
-            return None
-        raise RuntimeError(f"{workload}/{framework} failed:\n{r.stderr}")
-    return json.loads(r.stdout.strip().splitlines()[-1])
+def run_workload(name: str, args: argparse.Namespace) -> dict[str, Any]:
+    """All runs of one workload; an ``error`` entry instead of medians when the frameworks disagree."""
+    runs: dict[str, list[dict[str, Any]]] = {fw: [] for fw in FRAMEWORKS}
+    for _ in range(args.runs):
+        for fw in FRAMEWORKS:
+            python = args.torch_python if fw == "torch" else sys.executable
+            res = run_sub(python, name, fw, args.repeats, args.min_time, args.threads, args.malloc)
+            if res is not None:
+                runs[fw].append(res)
+        error = disagreement({fw: r[-1]["check"] for fw, r in runs.items() if r}, args.rtol)
+        if error:
+            print(f"{name}: ABORTED, the frameworks disagree: {error}", file=sys.stderr)
+            return {"runs": runs, "error": error}
+    key = f"{args.clock}_seconds_per_step"
+    spread = {fw: max(x[key] for x in r) / min(x[key] for x in r) - 1 for fw, r in runs.items() if r}
+    print(f"{name}: done (run-to-run spread of {args.clock} time: "
+          + ", ".join(f"{fw} {100 * s:.0f}%" for fw, s in spread.items()) + ")", file=sys.stderr)
+    return {"runs": runs, "spread": spread,
+            "median_cpu": _median_of(runs, "cpu_seconds_per_step"),
+            "median_wall": _median_of(runs, "wall_seconds_per_step"),
+            "peak_mib": _median_of(runs, "rss_peak_mib"), "import_mib": _median_of(runs, "rss_import_mib")}
 
 
-def _fmt(v: float | None, width: int, digits: int) -> str:
-    return f"{v:{width}.{digits}f}" if v is not None else f"{'n/a':>{width}}"
-
-
-def main() -> None:
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--torch-python", default=sys.executable,
                     help="Python interpreter that has torch installed (default: this one)")
-    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--runs", type=int, default=3, help="subprocesses per (workload, framework); median")
+    ap.add_argument("--repeats", type=int, default=5, help="timed repeats per subprocess; median")
     ap.add_argument("--min-time", type=float, default=0.2, help="seconds per repeat")
+    ap.add_argument("--threads", type=int, default=1, help="BLAS / PyTorch threads in every framework")
+    ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu", help="the clock of the first table")
+    ap.add_argument("--malloc", choices=("default", "all", "none"), default="default",
+                    help="allocator setting (see above)")
+    ap.add_argument("--rtol", type=float, default=1e-4, help="relative tolerance of the agreement check")
     ap.add_argument("--only", default=None, help="comma-separated workload names")
+    ap.add_argument("--markdown", action="store_true", help="also print the tables as Markdown")
+    ap.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "latest.json"))
     args = ap.parse_args()
 
-    sys.path.insert(0, str(ROOT))
-    from benchmarks.workloads import PER_STEP, WORKLOADS
+    from benchmarks.workloads import WORKLOADS
 
     names = args.only.split(",") if args.only else list(WORKLOADS)
-    results: dict[str, dict] = {}
-    for name in names:
-        row = {}
-        for fw in FRAMEWORKS:
-            python = args.torch_python if fw == "torch" else sys.executable
-            row[fw] = run_sub(python, name, fw, args.repeats, args.min_time)
-        ref = row["gradwise"]["check"]
-        for fw, res in row.items():
-            if res is not None:
-                import numpy as np
+    unknown = [n for n in names if n not in WORKLOADS]
+    if unknown:
+        raise SystemExit(f"unknown workload(s) {unknown}; choose from {list(WORKLOADS)}")
+    started = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+    results = {name: run_workload(name, args) for name in names}
+    imports = {"gradwise": import_time(sys.executable, "gradwise", args.threads),
+               "torch": import_time(args.torch_python, "torch", args.threads)}
 
-                if not np.allclose(res["check"], ref, rtol=1e-3, atol=1e-4):
-                    raise SystemExit(f"{name}: {fw} disagrees with gradwise: {res['check']} vs {ref}")
-        results[name] = row
-
-    imports = {"gradwise": import_time(sys.executable, "gradwise"),
-               "torch": import_time(args.torch_python, "torch")}
-
-    print(f"{'workload':<18} {'unit':>7} {'gradwise':>10} {'numpy':>10} {'torch':>10} "
-          f"{'gw/torch':>9} {'gw/numpy':>9}")
-    for name, row in results.items():
-        unit, scale = PER_STEP[name]
-        vals = {fw: (r["seconds_per_step"] * scale if r else None) for fw, r in row.items()}
-        rt = vals["gradwise"] / vals["torch"] if vals["torch"] else None
-        rn = vals["gradwise"] / vals["numpy"] if vals["numpy"] else None
-        print(f"{name:<18} {unit:>7} {_fmt(vals['gradwise'], 10, 3)} {_fmt(vals['numpy'], 10, 3)} "
-              f"{_fmt(vals['torch'], 10, 3)} {_fmt(rt, 9, 2)} {_fmt(rn, 9, 2)}")
-    for mod, t in imports.items():
-        print(f"import {mod:<10} {f'{t:.3f} s' if t is not None else 'n/a'}")
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "latest.json").write_text(json.dumps({"results": results, "import_seconds": imports},
-                                                indent=2))
+    clocks = (args.clock, "wall" if args.clock == "cpu" else "cpu")
+    for clock in clocks:
+        print(f"\n[{clock} time{', same run' if clock != args.clock else ''}]")
+        print(table(results, imports, clock))
+    if args.markdown:
+        for clock in clocks:
+            print(f"\n{clock} time:\n")
+            print(table(results, imports, clock, markdown=True))
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    report = {"date": started, "command": " ".join(["python", *sys.argv]), "machine": machine(),
+              "threads": args.threads, "malloc": args.malloc, "clock": args.clock, "runs": args.runs,
+              "repeats": args.repeats, "min_time": args.min_time, "rtol": args.rtol, "targets": TARGETS,
+              "results": results, "import_seconds": imports}
+    out.write_text(json.dumps(report, indent=2))
+    print(f"\nwrote {out}", file=sys.stderr)
+    return 1 if any(r.get("error") for r in results.values()) else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -10,6 +10,7 @@ tensor([ 12., -42.])
 
 from __future__ import annotations
 
+from gradwise import allocator as _allocator
 from gradwise import ops as _ops  # registers the op table
 from gradwise.autograd import (
     Tensor,
@@ -78,6 +79,8 @@ from gradwise.errors import (
 )
 
 __version__ = "0.1.0"
+
+_allocator.apply_default()  # keep freed array memory mapped between steps (see gradwise/allocator.py)
 
 _bind.bind_all()
 globals().update({k: v for k, v in _bind.FUNCTIONS.items() if k not in globals()})

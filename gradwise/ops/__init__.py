@@ -12,6 +12,7 @@ from gradwise.ops import (  # noqa: F401  (each import registers its family)
     matmul,
     network,
     pooling,
+    recurrent,
     reduce,
     reorder,
     views,

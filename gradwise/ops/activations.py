@@ -1,9 +1,9 @@
 """Activation functions, each a primitive for speed: one fused NumPy expression and one
 graph node instead of a chain of recorded ops.
 
-Forms are chosen for numerical stability: ``sigmoid(x) = exp(-log(1 + exp(-x)))``
-via ``logaddexp`` never overflows and keeps relative accuracy for very negative
-``x``; ``softplus`` switches to the identity above PyTorch's ``threshold``.
+Forms are chosen for numerical stability: ``sigmoid(x) = 1 / (1 + exp(-x))`` keeps
+relative accuracy in both tails (an overflow of ``exp(-x)`` gives the correct 0);
+``softplus`` switches to the identity above PyTorch's ``threshold``.
 """
 
 from __future__ import annotations
@@ -36,7 +36,18 @@ def _act(name: str, forward: Any, rule: Any, domain: Domain, *, prepare: Any = N
 
 
 def _sigmoid(x: Any) -> Any:
-    return np.exp(-np.logaddexp(0.0, -x))
+    # 1 / (1 + exp(-x)) keeps full relative accuracy in both tails (no cancellation: for very
+    # negative x it is 1 / exp(-x)); exp(-x) overflows to inf only where the true value is
+    # below the dtype's normal range, giving 0, so that warning is silenced.  Four in-place
+    # passes: several times faster than the logaddexp form on the small arrays of training.
+    x = np.asarray(x)
+    e = np.empty(x.shape, dtype=x.dtype if x.dtype.kind in "fc" else np.float64)
+    with np.errstate(over="ignore"):
+        np.negative(x, out=e)
+        np.exp(e, out=e)
+        e += 1.0
+        np.reciprocal(e, out=e)
+    return e
 
 
 def _sigmoid_grad(b: Any, g: Any, out: Any, x: Any) -> Any:

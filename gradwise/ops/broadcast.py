@@ -26,10 +26,12 @@ def _sum_to(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     lead = len(xshape) - len(shape)
     if lead < 0:
         return np.broadcast_to(x, shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, s in enumerate(shape) if s == 1 and xshape[lead + i] != 1)
-    r = np.sum(x, axis=axes, keepdims=True) if axes else x
-    return np.reshape(r, shape)
+    stretched = tuple(lead + i for i, s in enumerate(shape) if s == 1 and xshape[lead + i] != 1)
+    if not stretched:
+        # Only leading dimensions were added (a bias over a batch): one reduction, no reshape.
+        return np.add.reduce(x, axis=tuple(range(lead)))
+    r = np.add.reduce(x, axis=tuple(range(lead)) + stretched, keepdims=True)
+    return r.reshape(shape)
 
 
 def _broadcast_to(x: Any, shape: tuple[int, ...]) -> np.ndarray:

@@ -12,9 +12,10 @@ the three is again one of the three: second derivatives come for free.
 
 All three share the attributes ``stride, pad (top, bottom, left, right),
 dilation, groups, in_hw (the image size), kernel (kH, kW)``.  1-D inputs
-``(N, C, L)`` run as 2-D with a height of 1.  The forward is im2col by a
-strided view plus one BLAS ``tensordot`` per group; the transposed op adds
-each kernel tap's contribution with one strided slice (kH * kW slices).
+``(N, C, L)`` run as 2-D with a height of 1.  The forward is im2col (one copy
+of a strided view, see :func:`_columns`) plus one batched GEMM that yields NCHW
+directly; the weight gradient is the same columns against the output gradient;
+the transposed op is one GEMM plus one strided add per kernel tap (col2im).
 """
 
 from __future__ import annotations
@@ -53,49 +54,63 @@ def _windows(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
                                s[2] * dilation[0], s[3] * dilation[1]), writeable=False)
 
 
+def _columns(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
+             pad: tuple[int, int, int, int], dilation: tuple[int, int],
+             out_hw: tuple[int, int], groups: int) -> np.ndarray:
+    """im2col, batch-major: ``(N, groups, C/groups * kH * kW, Ho * Wo)``.
+
+    One copy of a strided view whose innermost axis walks along an output row, so the
+    copy moves runs of ``Wo`` elements (the window-major layout would move single
+    elements).  Row ``(c, i, j)`` of sample ``n`` holds ``x[n, c, i*dh + s*ho, j*dw + s*wo]``
+    over the output positions ``(ho, wo)``: with the weight as a ``(O, C*kH*kW)`` matrix the
+    convolution is one batched GEMM whose result is already NCHW.
+    """
+    if any(pad):
+        x = np.pad(x, ((0, 0), (0, 0), (pad[0], pad[1]), (pad[2], pad[3])))
+    n, c = x.shape[:2]
+    s = x.strides
+    win = as_strided(x, shape=(n, c, kernel[0], kernel[1], out_hw[0], out_hw[1]),
+                     strides=(s[0], s[1], s[2] * dilation[0], s[3] * dilation[1],
+                              s[2] * stride[0], s[3] * stride[1]), writeable=False)
+    return win.reshape(n, groups, (c // groups) * kernel[0] * kernel[1], out_hw[0] * out_hw[1])
+
+
 def _conv(x: Any, w: Any, *, stride: tuple[int, int], pad: tuple[int, int, int, int],
           dilation: tuple[int, int], groups: int, in_hw: tuple[int, int],
           kernel: tuple[int, int]) -> np.ndarray:
     one_d = np.ndim(x) == 3
     x, w = _as2d(x), _as2d(w)
     ho, wo = _out_hw(x.shape[2:], kernel, stride, pad, dilation)
-    win = _windows(x, kernel, stride, pad, dilation, (ho, wo))
+    cols = _columns(x, kernel, stride, pad, dilation, (ho, wo), groups)   # (N, G, Cg*K, P)
     o = w.shape[0]
-    cg, og = w.shape[1], o // groups
-    if groups == 1:
-        out = np.tensordot(win, w, axes=((1, 4, 5), (1, 2, 3)))          # (N, Ho, Wo, O)
-    else:
-        out = np.concatenate([np.tensordot(win[:, k * cg:(k + 1) * cg], w[k * og:(k + 1) * og],
-                                           axes=((1, 4, 5), (1, 2, 3))) for k in range(groups)], axis=3)
-    out = np.ascontiguousarray(out.transpose(0, 3, 1, 2))
+    # (G, Og, Cg*K) @ (N, G, Cg*K, P) -> (N, G, Og, P): NCHW without a transpose.
+    out = np.matmul(w.reshape(groups, o // groups, -1), cols).reshape(x.shape[0], o, ho, wo)
     return out[:, :, 0, :] if one_d else out
 
 
 def _conv_transpose(y: Any, w: Any, *, stride: tuple[int, int], pad: tuple[int, int, int, int],
                     dilation: tuple[int, int], groups: int, in_hw: tuple[int, int],
                     kernel: tuple[int, int]) -> np.ndarray:
-    # Scatter each output position's weighted kernel back onto the image it came from.
+    # col2im: one batched GEMM gives every tap's contribution, then each of the kH * kW taps
+    # is added onto the (padded) image with one strided slice.
     one_d = np.ndim(y) == 3
     y, w = _as2d(y), _as2d(w)
     n, o, ho, wo = y.shape
     cg, og = w.shape[1], o // groups
     c = cg * groups
     hp, wp = in_hw[0] + pad[0] + pad[1], in_hw[1] + pad[2] + pad[3]
-    dtype = np.result_type(y, w)
-    xp = np.zeros((n, c, hp, wp), dtype=dtype)
+    wt = w.reshape(groups, og, -1).transpose(0, 2, 1)                       # (G, Cg*K, Og)
+    cols = np.matmul(wt, y.reshape(n, groups, og, ho * wo))                 # (N, G, Cg*K, P)
+    cols = cols.reshape(n, c, kernel[0], kernel[1], ho, wo)
+    xp = np.zeros((n, c, hp, wp), dtype=cols.dtype)
     sh, sw = stride
     dh, dw = dilation
-    for k in range(groups):
-        cols = np.tensordot(y[:, k * og:(k + 1) * og], w[k * og:(k + 1) * og], axes=((1,), (0,)))
-        # cols: (N, Ho, Wo, Cg, kH, kW) -> per tap (N, Cg, Ho, Wo)
-        cols = cols.transpose(0, 3, 4, 5, 1, 2)
-        for i in range(kernel[0]):
-            for j in range(kernel[1]):
-                xp[:, k * cg:(k + 1) * cg, i * dh:i * dh + sh * (ho - 1) + 1:sh,
-                   j * dw:j * dw + sw * (wo - 1) + 1:sw] += cols[:, :, i, j]
-    out = xp[:, :, pad[0]:pad[0] + in_hw[0], pad[2]:pad[2] + in_hw[1]]
-    out = np.ascontiguousarray(out)
-    return out[:, :, 0, :] if one_d else out
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            xp[:, :, i * dh:i * dh + sh * (ho - 1) + 1:sh, j * dw:j * dw + sw * (wo - 1) + 1:sw] += cols[:, :, i, j]
+    if any(pad):
+        xp = np.ascontiguousarray(xp[:, :, pad[0]:pad[0] + in_hw[0], pad[2]:pad[2] + in_hw[1]])
+    return xp[:, :, 0, :] if one_d else xp
 
 
 def _conv_weight(x: Any, y: Any, *, stride: tuple[int, int], pad: tuple[int, int, int, int],
@@ -104,13 +119,20 @@ def _conv_weight(x: Any, y: Any, *, stride: tuple[int, int], pad: tuple[int, int
     # Correlate the input windows with the output gradient, summed over batch and positions.
     one_d = np.ndim(x) == 3
     x, y = _as2d(x), _as2d(y)
-    ho, wo = y.shape[2:]
-    win = _windows(x, kernel, stride, pad, dilation, (ho, wo))
-    o = y.shape[1]
-    cg, og = x.shape[1] // groups, o // groups
-    parts = [np.tensordot(y[:, k * og:(k + 1) * og], win[:, k * cg:(k + 1) * cg],
-                          axes=((0, 2, 3), (0, 2, 3))) for k in range(groups)]
-    out = parts[0] if groups == 1 else np.concatenate(parts, axis=0)   # (O, Cg, kH, kW)
+    n, o, ho, wo = y.shape
+    og = o // groups
+    cols = _columns(x, kernel, stride, pad, dilation, (ho, wo), groups)    # (N, G, Cg*K, P)
+    ym = y.reshape(n, groups, og, ho * wo)
+    if og <= ho * wo:
+        # One GEMM per sample, (Og, P) @ (P, Cg*K), then a sum over the batch: the per-sample
+        # products are no larger than the columns themselves.
+        out = np.matmul(ym, cols.transpose(0, 1, 3, 2)).sum(axis=0)         # (G, Og, Cg*K)
+    else:
+        # Many channels on few positions: fold the batch into the GEMM instead.
+        a = ym.transpose(1, 2, 0, 3).reshape(groups, og, n * ho * wo)
+        bm = cols.transpose(1, 0, 3, 2).reshape(groups, n * ho * wo, -1)
+        out = np.matmul(a, bm)
+    out = out.reshape(o, x.shape[1] // groups, kernel[0], kernel[1])
     return out[:, :, 0, :] if one_d else out
 
 

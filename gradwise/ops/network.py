@@ -55,6 +55,15 @@ def cross_entropy_coefficients(shape: tuple[int, ...], dtype: np.dtype, target: 
     divides by the number of samples.
     """
     n_classes = shape[1]
+    if (weight is None and not label_smoothing and len(shape) == 2 and target.dtype.kind in "iu"
+            and target.shape == shape[:1] and target.size and reduction in ("mean", "sum", "none")):
+        # The common case (class indices, no class weights or smoothing): one entry per row,
+        # 1/N for 'mean'.  Same values as the general path below, without its one-hot algebra.
+        lo, hi = int(target.min()), int(target.max())
+        if lo >= 0 and hi < n_classes and not 0 <= ignore_index < n_classes:
+            coef = np.zeros(shape, dtype=dtype)
+            coef[np.arange(shape[0]), target] = 1.0 / shape[0] if reduction == "mean" else 1.0
+            return coef
     w = np.ones(n_classes) if weight is None else np.asarray(weight, dtype=np.float64)
     if w.shape != (n_classes,):
         raise ShapeError(f"cross_entropy: weight must have one entry per class ({n_classes}), got "
@@ -94,8 +103,10 @@ def cross_entropy_coefficients(shape: tuple[int, ...], dtype: np.dtype, target: 
 
 def _cross_entropy(x: Any, coef: np.ndarray, reduce_all: bool) -> Any:
     coef = coef.astype(np.asarray(x).dtype, copy=False)
-    per_sample = -np.sum(coef * _log_softmax(x, 1), axis=1)
-    return np.sum(per_sample) if reduce_all else per_sample
+    terms = coef * _log_softmax(x, 1)
+    if reduce_all:
+        return -np.add.reduce(terms, axis=None)
+    return -np.add.reduce(terms, axis=1)
 
 
 def _cross_entropy_grad(b: Any, g: Any, out: Any, x: Any, coef: np.ndarray, reduce_all: bool) -> Any:

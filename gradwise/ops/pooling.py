@@ -1,10 +1,11 @@
 """Pooling: max_pool2d and avg_pool2d (with its adjoint) on NCHW input.
 
-Windows come from the same strided view as convolution.  Output sizes, padding
-and ``ceil_mode`` follow PyTorch (the last window must start inside the input
-or its left padding).  max_pool's gradient goes to the first maximum of each
-window, accumulating where windows overlap; it is a scatter whose gradient is
-the matching gather, so second derivatives exist.
+Output sizes, padding and ``ceil_mode`` follow PyTorch (the last window must
+start inside the input or its left padding).  max_pool is a running maximum over
+the kernel's taps, each tap a strided view of the (padded) input, so no window is
+copied.  Its gradient goes to the first maximum of each window, accumulating where
+windows overlap: the ``max_pool2d_scatter`` op, whose gradient is the matching
+gather, so second derivatives exist.  avg_pool reads the windows as convolution does.
 """
 
 from __future__ import annotations
@@ -76,8 +77,30 @@ def _max_windows(x: Any, kernel: Any, stride: Any, pad: Any, dilation: Any, out_
     return win.reshape(win.shape[:4] + (-1,))
 
 
+def _taps(x: np.ndarray, kernel: Any, stride: Any, dilation: Any, out_hw: Any) -> list[np.ndarray]:
+    """The kH * kW strided views ``x[:, :, i*dh::sh, j*dw::sw]`` (each (N, C, Ho, Wo)) of a padded
+    input, in window order: tap ``(i, j)`` of every window at once, with no copy."""
+    (sh, sw), (dh, dw), (ho, wo) = stride, dilation, out_hw
+    return [x[:, :, i * dh:i * dh + sh * (ho - 1) + 1:sh, j * dw:j * dw + sw * (wo - 1) + 1:sw]
+            for i in range(kernel[0]) for j in range(kernel[1])]
+
+
+def _pad_inf(x: np.ndarray, pad: Any) -> np.ndarray:
+    if any(pad):
+        return np.pad(x, ((0, 0), (0, 0), (pad[0], pad[1]), (pad[2], pad[3])), constant_values=-np.inf)
+    return x
+
+
 def _max_pool(x: Any, kernel: Any, stride: Any, pad: Any, dilation: Any, out_hw: Any) -> np.ndarray:
-    return _max_windows(x, kernel, stride, pad, dilation, out_hw).max(axis=-1)
+    # A running maximum over the kernel's taps: kH * kW - 1 elementwise passes over the
+    # output's size, no window copy.  np.maximum propagates NaN, as PyTorch does.
+    taps = _taps(_pad_inf(np.asarray(x), pad), kernel, stride, dilation, out_hw)
+    if len(taps) == 1:
+        return taps[0].copy()
+    out = np.maximum(taps[0], taps[1])
+    for t in taps[2:]:
+        np.maximum(out, t, out=out)
+    return out
 
 
 def _argmax_positions(x: Any, kernel: Any, stride: Any, pad: Any, dilation: Any,
@@ -93,12 +116,57 @@ def _argmax_positions(x: Any, kernel: Any, stride: Any, pad: Any, dilation: Any,
     return (rows * w + cols).reshape(xa.shape[0], xa.shape[1], -1)
 
 
+def max_pool_scatter_reference(g: Any, x: Any, kernel: Any, stride: Any, pad: Any, dilation: Any,
+                               out_hw: Any) -> np.ndarray:
+    """The reference form of the max-pool gradient: ``g`` added at each window's first
+    maximum, located by ``argmax`` over a copy of the windows (also handles NaN windows)."""
+    n, c, h, w = np.shape(x)
+    g = np.asarray(g)
+    pos = _argmax_positions(x, kernel, stride, pad, dilation, out_hw)
+    flat = np.zeros((n, c, h * w), dtype=g.dtype)
+    np.add.at(flat, (np.arange(n)[:, None, None], np.arange(c)[None, :, None], pos), g.reshape(n, c, -1))
+    return flat.reshape(n, c, h, w)
+
+
+def _max_pool_scatter(g: Any, x: Any, out: Any, kernel: Any, stride: Any, pad: Any, dilation: Any,
+                      out_hw: Any) -> np.ndarray:
+    # Tap by tap, in window order: a position gets g where it equals the window's maximum and
+    # no earlier tap of that window did (the first maximum, as PyTorch).  A NaN maximum matches
+    # nothing, so such (rare) inputs take the argmax path.
+    g, x, out = np.asarray(g), np.asarray(x), np.asarray(out)
+    if out.dtype.kind == "f" and np.isnan(out).any():
+        return max_pool_scatter_reference(g, x, kernel, stride, pad, dilation, out_hw)
+    xp = _pad_inf(x, pad)
+    gx = np.zeros(xp.shape, dtype=g.dtype)
+    # Windows that do not overlap write disjoint positions: assign instead of accumulating.
+    disjoint = all(s >= d * (k - 1) + 1 for s, d, k in zip(stride, dilation, kernel))
+    taken = None
+    for tx, tg in zip(_taps(xp, kernel, stride, dilation, out_hw), _taps(gx, kernel, stride, dilation, out_hw)):
+        hit = tx == out
+        if taken is None:
+            taken = hit
+        else:
+            hit &= ~taken
+            taken |= hit
+        if disjoint:
+            np.multiply(g, hit, out=tg)
+        else:
+            tg += g * hit
+    if any(pad):
+        gx = np.ascontiguousarray(gx[:, :, pad[0]:pad[0] + x.shape[2], pad[2]:pad[2] + x.shape[3]])
+    return gx
+
+
 def _max_pool_grad(b: Any, g: Any, out: Any, x: Any, **a: Any) -> Any:
+    return b.max_pool2d_scatter(g, x, out, **a)
+
+
+def _max_pool_gather(b: Any, g: Any, out: Any, src: Any, x: Any, pooled: Any, **a: Any) -> Any:
+    # The adjoint of the scatter: each window reads the incoming gradient at its first maximum.
     n, c, h, w = x.shape
     pos = _argmax_positions(x, **a)
-    flat = b.put_along_dim_add(b.reshape(x * 0.0, shape=(n, c, h * w)),
-                               b.reshape(g, shape=(n, c, pos.shape[2])), dim=2, indices=pos)
-    return b.reshape(flat, shape=(n, c, h, w))
+    taken = b.take_along_dim(b.reshape(g, shape=(n, c, h * w)), dim=2, indices=pos)
+    return b.reshape(taken, shape=(n, c) + tuple(a["out_hw"]))
 
 
 def _pool_attrs(k: Any, s: Any, p: Any, o: Any, d: Any = (1, 1)) -> dict[str, Any]:
@@ -115,10 +183,31 @@ MAX_POOL2D = defop(
         Sample((rng.permutation(30).reshape(1, 2, 3, 5) * 0.1,),
                _pool_attrs((2, 2), (1, 2), (0, 0, 0, 0), (1, 2), (2, 1))),
     ]),
-    prepare=_prepare_max_pool, saves_out=False, method=False,
+    prepare=_prepare_max_pool, method=False,
     doc="Max over (kH, kW) windows of NCHW input; gradient to each window's first maximum.\n\n"
         ">>> import gradwise as gw\n>>> gw.max_pool2d(gw.arange(16.0).reshape(1, 1, 4, 4), 2).tolist()\n"
         "[[[[5.0, 7.0], [13.0, 15.0]]]]",
+)
+
+
+
+
+def _scatter_samples(rng: np.random.Generator) -> list[Sample]:
+    out = []
+    for sample in MAX_POOL2D.domain.samples(rng):
+        x, a = sample.args[0], sample.attrs
+        pooled = _max_pool(x, **a)
+        out.append(Sample((rng.standard_normal(pooled.shape), x, pooled), a, (0,)))
+    return out
+
+
+# A primitive for speed: the scatter tap by tap, without the argmax over copied windows.
+MAX_POOL2D_SCATTER = defop(
+    "max_pool2d_scatter", _max_pool_scatter, (_max_pool_gather, None, None),
+    Domain(make=_scatter_samples),
+    saves_out=False, method=False, function=False,
+    doc="The gradient of max_pool2d: ``src`` (N, C, Ho, Wo) added at each window's first maximum "
+        "of ``x``, whose pooled values are ``pooled``; the result has ``x``'s shape.",
 )
 
 

@@ -86,6 +86,8 @@ def _count(x: Any, dim: tuple[int, ...] | None) -> int:
 
 
 def _sum(x: Any, dim: tuple[int, ...] | None = None, keepdim: bool = False, dtype: Any = None) -> Any:
+    if dtype is None and type(x) is np.ndarray and x.dtype.kind in "fc":
+        return np.add.reduce(x, axis=dim, keepdims=keepdim)   # np.sum minus its Python wrapper
     return np.sum(x, axis=dim, keepdims=keepdim, dtype=dtype)
 
 
@@ -296,16 +298,16 @@ prepare_softmax = _softmax_prepare("softmax")
 def _softmax(x: Any, dim: int, dtype: Any = None) -> Any:
     if dtype is not None:
         x = np.asarray(x, dtype=dtype)
-    e = np.exp(x - np.amax(x, axis=dim, keepdims=True))
-    e /= np.sum(e, axis=dim, keepdims=True)
+    e = np.exp(x - np.maximum.reduce(x, axis=dim, keepdims=True))
+    e /= np.add.reduce(e, axis=dim, keepdims=True)
     return e
 
 
 def _log_softmax(x: Any, dim: int, dtype: Any = None) -> Any:
     if dtype is not None:
         x = np.asarray(x, dtype=dtype)
-    shifted = x - np.amax(x, axis=dim, keepdims=True)
-    shifted -= np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
+    shifted = x - np.maximum.reduce(x, axis=dim, keepdims=True)
+    shifted -= np.log(np.add.reduce(np.exp(shifted), axis=dim, keepdims=True))
     return shifted
 
 

@@ -21,6 +21,7 @@ broadcast shape of the op and the node reduces it to the input's shape.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +56,68 @@ class VariadicGrads:
 
     def __len__(self) -> int:
         return 0
+
+
+class Later:
+    """A gradient that :class:`JointGrads` computes only when its input asks for it."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self.fn = fn
+
+
+class JointGrads:
+    """Rules of an op whose input gradients come out of one shared computation.
+
+    A fused recurrence is the case: its backward through time yields the gradient of the
+    gate pre-activations of every step, from which the gradients of the input, the
+    weights, the biases and the initial state all follow.  ``compute(b, g, out, *inputs,
+    **attrs)`` returns one entry per input: the gradient, or a :class:`Later` whose
+    function computes it from the shared part (so an input that needs no gradient, such
+    as a network's data, costs nothing).  ``rules[i]`` returns entry ``i``.
+
+    The engine calls one rule per input that needs a gradient, each with the same ``b``,
+    ``g``, ``out`` and inputs: the first call computes, the others read the result.  It
+    is remembered only while that ``g`` is alive (a weak reference), so nothing outlives
+    the node's step of the backward walk.
+    """
+
+    def __init__(self, compute: Callable[..., tuple[Any, ...]], n_inputs: int) -> None:
+        self._compute = compute
+        self._key: tuple[Any, ...] | None = None
+        self._value: list[Any] = []
+        self.rules: tuple[Rule, ...] = tuple(self._rule(i) for i in range(n_inputs))
+
+    def _rule(self, i: int) -> Rule:
+        def rule(b: Any, g: Any, out: Any, *inputs: Any, **attrs: Any) -> Any:
+            value = self._get(b, g, out, inputs, attrs)
+            v = value[i]
+            if type(v) is Later:
+                v = value[i] = v.fn()
+            return v
+
+        rule.__name__ = f"{getattr(self._compute, '__name__', 'joint')}_{i}"
+        return rule
+
+    def _get(self, b: Any, g: Any, out: Any, inputs: tuple[Any, ...], attrs: dict[str, Any]) -> list[Any]:
+        key = self._key
+        if (key is not None and key[0]() is g and key[1] is b and key[2] is out
+                and len(key[3]) == len(inputs) and all(x is y for x, y in zip(key[3], inputs))):
+            return self._value
+        value = list(self._compute(b, g, out, *inputs, **attrs))
+        try:
+            ref = weakref.ref(g, self._forget)
+        except TypeError:  # not weakly referenceable: recompute for each input instead
+            return value
+        self._key = (ref, b, out, inputs)
+        self._value = value
+        return value
+
+    def _forget(self, ref: weakref.ref[Any]) -> None:
+        if self._key is not None and self._key[0] is ref:
+            self._key = None
+            self._value = []
 
 
 @dataclass(frozen=True, eq=False)

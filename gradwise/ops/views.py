@@ -21,7 +21,7 @@ _VIEW = {"saves_out": False, "view": True}
 
 def _reshape(x: Any, shape: tuple[int, ...]) -> np.ndarray:
     try:
-        return np.reshape(x, shape)
+        return x.reshape(shape) if type(x) is np.ndarray else np.reshape(x, shape)
     except ValueError:
         size = int(np.prod(np.shape(x), dtype=np.int64))
         raise ShapeError(f"reshape/view: cannot reshape a tensor of shape "
@@ -117,7 +117,7 @@ def _prepare_transpose(input: Any, dim0: int, dim1: int) -> tuple[tuple[Any, ...
 
 
 TRANSPOSE = defop(
-    "transpose", lambda x, dim0, dim1: np.swapaxes(x, dim0, dim1),
+    "transpose", lambda x, dim0, dim1: x.swapaxes(dim0, dim1) if type(x) is np.ndarray else np.swapaxes(x, dim0, dim1),
     # A swap of two dimensions is its own inverse.
     (lambda b, g, out, x, dim0, dim1: b.transpose(g, dim0=dim0, dim1=dim1),),
     Domain(("real",), (((2, 3, 4),),), attrs=({"dim0": 0, "dim1": 2},)),

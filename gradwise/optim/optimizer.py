@@ -124,6 +124,21 @@ class Optimizer:
         """Write new values into the parameter's array and move its version counter."""
         p._write(values)
 
+    @staticmethod
+    def _add_scaled(p: Tensor, alpha: float, direction: np.ndarray) -> None:
+        """``p <- p + alpha * direction`` in place (one temporary instead of two plus a copy),
+        moving the version counter as :meth:`_set` does.  Falls back to :meth:`_set` when the
+        array is read-only or the direction has another dtype or shape."""
+        d = p.data
+        if type(direction) is np.ndarray and direction.dtype == d.dtype and direction.shape == d.shape \
+                and d.flags.writeable:
+            d += direction * alpha
+            if p._version is None:
+                p._version = [0]
+            p._version[0] += 1
+        else:
+            p._write(d + alpha * direction)
+
     # ------------------------------------------------------------- state dict
     def state_dict(self) -> dict[str, Any]:
         """``{'state': {index: {...}}, 'param_groups': [{..., 'params': [indices]}]}`` (PyTorch's layout)."""

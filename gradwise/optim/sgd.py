@@ -46,7 +46,10 @@ class SGD(Optimizer):
                     buf = np.array(g, dtype=p.dtype, copy=True)
                 else:
                     buf *= mom
-                    buf += (1 - damp) * g
+                    if damp:
+                        buf += (1 - damp) * g
+                    else:
+                        buf += g
                 st["momentum_buffer"] = buf
                 g = g + mom * buf if nesterov else buf
-            self._set(p, p.data - lr * g)
+            self._add_scaled(p, -lr, g)

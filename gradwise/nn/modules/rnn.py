@@ -19,6 +19,7 @@ from typing import Any
 
 import gradwise as _gw
 from gradwise.autograd.creation import empty, zeros
+from gradwise.autograd.function import apply
 from gradwise.autograd.random import Generator
 from gradwise.autograd.tensor import Tensor
 from gradwise.errors import ShapeError, format_shape
@@ -26,6 +27,7 @@ from gradwise.nn import functional as F
 from gradwise.nn import init
 from gradwise.nn.module import Module
 from gradwise.nn.parameter import Parameter
+from gradwise.ops.recurrent import LSTM_LAYER
 
 
 class _RNNBase(Module):
@@ -149,7 +151,9 @@ class RNN(_RNNBase):
 class LSTM(_RNNBase):
     """Long short-term memory (gates i, f, g, o in PyTorch's order).
 
-    Returns ``(output, (h_n, c_n))``.
+    Returns ``(output, (h_n, c_n))``.  Each layer is one fused op (``lstm_layer``, see
+    gradwise/ops/recurrent.py): the same equations as the per-step cell below, one graph
+    node per layer, the backward through time on arrays.
 
     >>> import gradwise as gw
     >>> out, (h, c) = gw.nn.LSTM(3, 4)(gw.randn(6, 2, 3))
@@ -161,20 +165,38 @@ class LSTM(_RNNBase):
 
     def _cell(self, px: Tensor, state: tuple[Tensor, Tensor], w_hh: Tensor,
               b_hh: Tensor | None) -> tuple[Tensor, Tensor]:
+        # One step as a composite of table ops (the reference the fused recurrence is tested against).
         h, c = state
         gates = px + F.linear(h, w_hh, b_hh)
         i, f, g, o = _gw.chunk(gates, 4, -1)
         c = f.sigmoid() * c + i.sigmoid() * g.tanh()
         return o.sigmoid() * c.tanh(), c
 
+    def _run_fused(self, x: Tensor, h0: Tensor, c0: Tensor) -> tuple[Tensor, list[Tensor], list[Tensor]]:
+        h_n, c_n = [], []
+        for k in range(self.num_layers):
+            w_ih, w_hh, b_ih, b_hh = self._layer_params(k)
+            if x.shape[0] == 0:      # no time steps: the state passes through unchanged
+                h_n.append(h0[k])
+                c_n.append(c0[k])
+                x = zeros(0, x.shape[1], self.hidden_size, dtype=x.dtype)
+                continue
+            packed = apply(LSTM_LAYER, x, h0[k], c0[k], w_ih, w_hh, b_ih, b_hh)   # (6, L, N, H)
+            x = packed[5]
+            h_n.append(packed[5, -1])
+            c_n.append(packed[4, -1])
+            if self.dropout and self.training and k < self.num_layers - 1:
+                x = F.dropout(x, self.dropout)
+        return x, h_n, c_n
+
     def forward(self, input: Tensor,
                 hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         x, unbatched, _ = self._prepare(input, hx)
         h0 = self._initial(None if hx is None else hx[0], x.shape[1], x.dtype, unbatched)
         c0 = self._initial(None if hx is None else hx[1], x.shape[1], x.dtype, unbatched)
-        out, finals = self._run(x, [(h0[k], c0[k]) for k in range(self.num_layers)])
-        h_n = _gw.stack([s[0] for s in finals], 0)
-        c_n = _gw.stack([s[1] for s in finals], 0)
+        out, hs, cs = self._run_fused(x, h0, c0)
+        h_n = _gw.stack(hs, 0)
+        c_n = _gw.stack(cs, 0)
         if unbatched:
             h_n, c_n = h_n.squeeze(1), c_n.squeeze(1)
         return self._finish(out, unbatched), (h_n, c_n)
