@@ -108,7 +108,7 @@ def test_ctrl_c_saves_a_resumable_checkpoint_and_exits_130(tmp_path):
         while not (out / "config.json").exists():    # written just before training starts
             assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
             time.sleep(0.05)
-        time.sleep(0.5)
+        time.sleep(1.5)                               # well into training (2000 epochs take minutes)
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=60)
     finally:
