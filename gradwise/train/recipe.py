@@ -42,7 +42,7 @@ class RunConfig:
     optimizer: str = "adam"
     lr: float = 1e-3
     momentum: float = 0.9
-    weight_decay: float = 0.0
+    weight_decay: float | None = None     # None: the optimizer's own default (0, or 0.01 for AdamW)
     epochs: int = 20
     mode: str = "minibatch"
     batch_size: int = 32
@@ -146,14 +146,12 @@ def build_model(cfg: RunConfig, in_features: int, out_features: int, generator: 
 
 def build_optimizer(cfg: RunConfig, params: Any) -> Any:
     """The optimizer named by ``cfg.optimizer`` (``momentum``/``nesterov`` are SGD with ``cfg.momentum``)."""
-    wd = cfg.weight_decay
+    kwargs = {} if cfg.weight_decay is None else {"weight_decay": cfg.weight_decay}
     if cfg.optimizer == "sgd":
-        return optim.SGD(params, lr=cfg.lr, weight_decay=wd)
+        return optim.SGD(params, lr=cfg.lr, **kwargs)
     if cfg.optimizer in ("momentum", "nesterov"):
-        return optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.optimizer == "nesterov",
-                         weight_decay=wd)
+        return optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.optimizer == "nesterov", **kwargs)
     cls = {"adam": optim.Adam, "adamw": optim.AdamW, "rmsprop": optim.RMSprop, "adagrad": optim.Adagrad}
-    kwargs = {"weight_decay": wd} if cfg.optimizer != "adamw" or wd else {}
     return cls[cfg.optimizer](params, lr=cfg.lr, **kwargs)
 
 
