@@ -17,6 +17,7 @@ differentiated again.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from heapq import heappop, heappush
 from typing import Any
@@ -174,7 +175,12 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], *, retain_graph:
             else:
                 node = None
 
-        for leaf, g in leaf_grads.values():
+        # Drop the walk's last references to rule outputs, so that a leaf gradient nothing
+        # else holds can be adopted as ``.grad`` without a copy (see _unshared).
+        g = gi = inputs = out = None
+        for entry in leaf_grads.values():
+            leaf, g = entry
+            entry[1] = None
             if leaf._hooks:
                 g = _run_hooks(leaf._hooks, g, create_graph)
             if watch is not None:
@@ -184,7 +190,11 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], *, retain_graph:
             if accumulate and leaf.requires_grad:
                 if g.dtype != leaf.data.dtype:  # a gradient has the dtype of its tensor
                     g = b.cast(g, dtype=leaf.data.dtype)
-                leaf.grad = _owned(g, create_graph, leaf.grad, accumulate=True)
+                prev = leaf.grad
+                if create_graph or prev is not None or not _unshared(g):
+                    leaf.grad = _owned(g, create_graph, prev, accumulate=True)
+                else:
+                    leaf.grad = Tensor._make(g)
     except Exception as exc:
         if watch is not None:
             watch.failed(exc)  # names the forward line of the op whose gradient failed
@@ -241,6 +251,39 @@ def _run_hooks(hooks: list[Any], g: Any, create_graph: bool) -> Any:
                                  f"expected {format_shape(gt.shape)}")
             gt = r
     return gt if create_graph else gt.data
+
+
+def _count(a: Any) -> int:
+    return sys.getrefcount(a)
+
+
+def _sole_count() -> int | None:
+    """What :func:`_count` reports for an array held by one local variable of its caller
+    (the calibration of :func:`_unshared`: the same call, so the interpreter's own
+    temporary references are the same); None where reference counts are not available
+    (e.g. PyPy: every gradient is then copied)."""
+    if not hasattr(sys, "getrefcount"):
+        return None
+    probe = np.empty(1)
+    return _count(probe)
+
+
+_SOLE_COUNT = _sole_count()
+
+
+def _unshared(g: Any) -> bool:
+    """Whether the array ``g`` (a local of the caller) can become a leaf's ``.grad`` as it is.
+
+    True only for a plain writeable ndarray that owns its memory (so any other array
+    sharing that memory is a view, which holds a reference to ``g``) and that nothing
+    references but the caller's local variable: not a saved array, not the
+    ``grad_output`` passed to backward, not a tensor a hook kept, not another leaf's
+    ``.grad``.  Otherwise the leaf gets a copy, so ``.grad`` never aliases anything.
+    """
+    if _SOLE_COUNT is None or type(g) is not np.ndarray or not g.flags.owndata \
+            or not g.flags.writeable:
+        return False
+    return sys.getrefcount(g) == _SOLE_COUNT
 
 
 def _owned(g: Any, create_graph: bool, prev: Tensor | None, accumulate: bool) -> Tensor:
