@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from gradwise.autograd.anomaly import _ANOMALY, BackwardWatch
+from gradwise.autograd.anomaly import _ANOMALY
+from gradwise.autograd.anomaly_backward import BackwardWatch
 from gradwise.autograd.backends import array_backend, tensor_backend
 from gradwise.autograd.grad_mode import _STATE
 from gradwise.autograd.node import Node
