@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from gradwise.optim.optimizer import Optimizer, OptimizerError, check_hyper
+from gradwise.optim.optimizer import Optimizer, OptimizerError, apply_weight_decay, check_hyper
 
 
 def check_betas(owner: str, betas: Any, inclusive_high: bool = False) -> None:
@@ -127,12 +127,7 @@ class NAdam(_AdamLike):
             st.setdefault("mu_product", 1.0)
             st["step"] += 1
             t = st["step"]
-            data = p.data
-            if wd:
-                if group["decoupled_weight_decay"]:
-                    data = data * (1 - lr * wd)
-                else:
-                    g = g + wd * data
+            data, g = apply_weight_decay(p.data, g, lr, wd, group["decoupled_weight_decay"])
             # The momentum schedule mu_t warms up from b1/2 towards b1 (psi sets the speed).
             mu = b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
             mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
@@ -188,12 +183,7 @@ class RAdam(_AdamLike):
             st = self._state(p)
             st["step"] += 1
             t = st["step"]
-            data = p.data
-            if wd:
-                if group["decoupled_weight_decay"]:
-                    data = data * (1 - lr * wd)
-                else:
-                    g = g + wd * data
+            data, g = apply_weight_decay(p.data, g, lr, wd, group["decoupled_weight_decay"])
             m, v = st["exp_avg"], st["exp_avg_sq"]
             m += (1 - b1) * (g - m)
             v *= b2

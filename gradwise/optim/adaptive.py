@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from gradwise.optim.optimizer import Optimizer, check_hyper
+from gradwise.optim.optimizer import Optimizer, apply_weight_decay, check_hyper
 
 
 def _check_betas(betas: tuple[float, float], eps: float) -> None:
@@ -45,12 +45,7 @@ class Adam(Optimizer):
                     st["max_exp_avg_sq"] = np.zeros_like(p.data)
             st["step"] += 1
             t = st["step"]
-            data = p.data
-            if wd:
-                if self._decoupled:
-                    data = data * (1 - lr * wd)
-                else:
-                    g = g + wd * data
+            data, g = apply_weight_decay(p.data, g, lr, wd, self._decoupled)
             m, v = st["exp_avg"], st["exp_avg_sq"]
             m *= b1
             m += (1 - b1) * g

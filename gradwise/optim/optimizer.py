@@ -188,6 +188,17 @@ class Optimizer:
         return "\n".join(lines + [")"])
 
 
+def apply_weight_decay(data: np.ndarray, g: np.ndarray, lr: float, wd: float,
+                       decoupled: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``(data, g)`` after weight decay ``wd``: L2 adds ``wd * p`` to the gradient; decoupled
+    (AdamW, Loshchilov & Hutter) shrinks the parameter itself, ``p * (1 - lr * wd)``."""
+    if not wd:
+        return data, g
+    if decoupled:
+        return data * (1 - lr * wd), g
+    return data, g + wd * data
+
+
 def params_of(params: Iterable[Any]) -> list[Tensor]:
     """All parameters of an iterable of tensors or groups."""
     out = []
