@@ -10,20 +10,12 @@ tensor([ 12., -42.])
 
 from __future__ import annotations
 
-from gradwise import allocator as _allocator
-from gradwise import ops as _ops  # registers the op table
-from gradwise.autograd import (
-    Tensor,
-    detect_anomaly,
-    enable_grad,
-    is_anomaly_enabled,
-    is_grad_enabled,
-    no_grad,
-    set_detect_anomaly,
-    set_grad_enabled,
-)
-from gradwise.autograd import bind as _bind
-from gradwise.autograd.creation import (
+# The op functions first: the names imported after them (creation, dtypes) take precedence.
+from gradwise.api.functions import *  # noqa: F403  (the names: gradwise/api/functions.pyi)
+
+# isort: split
+from gradwise.allocator import set_allocator_tuning
+from gradwise.api.creation import (
     arange,
     as_tensor,
     empty,
@@ -46,7 +38,18 @@ from gradwise.autograd.creation import (
     zeros,
     zeros_like,
 )
-from gradwise.autograd.dtypes import (
+from gradwise.api.random import Generator, default_generator, manual_seed
+from gradwise.autograd import (
+    Tensor,
+    detect_anomaly,
+    enable_grad,
+    is_anomaly_enabled,
+    is_grad_enabled,
+    no_grad,
+    set_detect_anomaly,
+    set_grad_enabled,
+)
+from gradwise.dtypes import (
     bool,  # noqa: A004
     complex64,
     complex128,
@@ -67,7 +70,6 @@ from gradwise.autograd.dtypes import (
     short,
     uint8,
 )
-from gradwise.autograd.random import Generator, default_generator, manual_seed
 from gradwise.errors import (
     AnomalyError,
     DimError,
@@ -80,23 +82,7 @@ from gradwise.errors import (
 
 __version__ = "0.1.0"
 
-_allocator.apply_default()  # keep freed array memory mapped between steps (see gradwise/allocator.py)
-
-_bind.bind_all()
-globals().update({k: v for k, v in _bind.FUNCTIONS.items() if k not in globals()})
-from gradwise.autograd import multi as _multi  # noqa: E402
-
-_multi.bind()
-globals().update(_multi.FUNCTIONS)
-from gradwise.autograd import network_api as _network_api  # noqa: E402
-
-globals().update(_network_api.FUNCTIONS)
-from gradwise.autograd import reductions_api as _reductions_api  # noqa: E402
-
-globals().update(_reductions_api.bind())
-del _ops
-
-from gradwise import (  # noqa: E402  (subpackages, after binding)
+from gradwise import (  # noqa: E402  (subpackages)
     autograd,
     func,
     linalg,

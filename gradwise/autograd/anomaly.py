@@ -63,6 +63,7 @@ from gradwise.autograd.anomaly_report import (
 from gradwise.autograd.node import Node
 from gradwise.autograd.tensor import Tensor
 from gradwise.errors import AnomalyError, GradwiseError
+from gradwise.ops.registry import OpDef
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -73,10 +74,6 @@ _CHECK: list[bool] = [True]
 # _CURRENT[0]: the node whose gradient rules are running in a checked backward, else None.
 _CURRENT: list[Any] = [None]
 
-# ops that select among their inputs: a non-finite value in a discarded branch is remembered
-# on the node, so the backward can name the where when 0 * inf appears upstream
-_MASKING = {"where": (1, 2), "masked_fill": (0,)}
-_BRANCH = {"where": {1: "input (true)", 2: "other (false)"}, "masked_fill": {0: "input"}}
 _MAX_WALK = 20000  # graph nodes visited when looking for a diverged parameter
 
 
@@ -234,13 +231,15 @@ def checked_apply(apply: Callable[..., Tensor], op: Any, args: tuple[Any, ...], 
     out = t.data
     if out.dtype.kind in "fc" and not np.isfinite(out).all():
         _forward_anomaly(op, args, attrs, out, node)
-    elif node is not None and op.name in _MASKING:
-        _note_discarded(op.name, args, node)
+    elif node is not None and op.anomaly.branches:
+        _note_discarded(op, args, node)
     return t
 
 
-def _note_discarded(name: str, args: tuple[Any, ...], node: Node) -> None:
-    for i in _MASKING[name]:
+def _note_discarded(op: OpDef, args: tuple[Any, ...], node: Node) -> None:
+    """Ops that select among their inputs (``op.anomaly.branches``): remember a branch that
+    holds NaN/Inf on the node, so that the backward can name the where when 0 * inf appears."""
+    for i, _ in op.anomaly.branches:
         a = args[i] if i < len(args) else None
         if isinstance(a, Tensor) and a.requires_grad and a.data.dtype.kind in "fc" and not np.isfinite(a.data).all():
             s = value_stats(a.data)
@@ -315,7 +314,7 @@ def _forward_anomaly(op: Any, args: tuple[Any, ...], attrs: dict[str, Any], out:
     if kind == "produced":
         summary = (f"anomaly in the forward pass: '{op.name}' produced {_what(out_stats)} "
                    f"({_count(out_stats)}) from {'finite inputs' if not bad else 'inputs without NaN'}")
-        _produced_hints(hints, op.name, "forward", reports, out_stats)
+        _produced_hints(hints, op, "forward", reports, out_stats)
         if bad and out_stats.nan:
             _add(hints, inf_arithmetic_hint(reports))
     else:
@@ -348,8 +347,9 @@ def _add(hints: list[Hint], h: Hint | None) -> None:
         hints.append(h)
 
 
-def _produced_hints(hints: list[Hint], op: str, phase: str, inputs: tuple[InputReport, ...],
+def _produced_hints(hints: list[Hint], op: OpDef, phase: str, inputs: tuple[InputReport, ...],
                     output: ValueStats | None) -> None:
+    """The hints for an op that made NaN/Inf itself: they read the op's ``anomaly`` facts."""
     if phase == "backward":
         _add(hints, sqrt_grad_hint(op, inputs, output))
     _add(hints, zero_pole_hint(op, phase, inputs))

@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 
 from gradwise.autograd.anomaly import (
-    _BRANCH,
     _CHECK,
     _CURRENT,
     _MAX_WALK,
@@ -154,7 +153,7 @@ class BackwardWatch:
         w = self._where(node)
         if w is not None:
             hints.append(w)
-        _produced_hints(hints, node.op.name, "backward", inputs, out)
+        _produced_hints(hints, node.op, "backward", inputs, out)
         if gis.nan and w is None:
             _add(hints, zero_times_inf_hint(gs, inputs, out))
         div = _diverged(list(node.edges), direct=False)
@@ -180,7 +179,7 @@ class BackwardWatch:
             tr = s.trace
             if tr is not None and tr.discarded is not None:
                 i, stats = tr.discarded
-                return where_hint(tr.location, _BRANCH[s.op.name][i], stats, node.op.name)
+                return where_hint(tr.location, s.op.anomaly.branch_label(i), stats, node.op.name)
             stack.extend(self.senders.get(s, ()))
         return None
 

@@ -12,6 +12,11 @@ numerics behind the usual suspects:
 - ``where`` sends a zero gradient into the branch it did not select, and
   ``0 * inf = nan`` in that branch's rule;
 - parameters that are huge or non-finite mean the optimizer already diverged.
+
+Which op has which of these patterns (a pole at zero, an exp-like overflow, a
+restricted domain, branches) is declared with the op, in its
+:class:`~gradwise.ops.registry.AnomalyHints` (``OpDef.anomaly``): the hint
+functions below read those facts and never an op's name.
 """
 
 from __future__ import annotations
@@ -26,16 +31,11 @@ from typing import Any
 import numpy as np
 
 from gradwise.errors import format_shape
+from gradwise.ops.registry import OpDef
 
 _WIDTH = 100
 HUGE = 1e15
 """|values| above this in a trainable leaf: the previous optimizer steps diverged."""
-
-LOG_OPS = frozenset({"log", "log2", "log10"})
-EXP_OPS = frozenset({"exp", "expm1", "sinh", "cosh", "pow"})
-# op -> index of the input whose zeros make the result infinite (the divisor, the log's argument)
-ZERO_POLE = {"log": 0, "log2": 0, "log10": 0, "div": 1, "reciprocal": 0, "rsqrt": 0,
-             "floor_divide": 1, "remainder": 1, "pow": 0}
 
 
 @dataclass(frozen=True)
@@ -288,15 +288,17 @@ def _input(inputs: tuple[InputReport, ...], index: int) -> ValueStats | None:
     return None
 
 
-def zero_pole_hint(op: str, phase: str, inputs: tuple[InputReport, ...]) -> Hint | None:
-    """log / division / negative power at 0."""
-    idx = ZERO_POLE.get(op)
+def zero_pole_hint(op: OpDef, phase: str, inputs: tuple[InputReport, ...]) -> Hint | None:
+    """log / division / negative power at 0: zeros in the input ``op.anomaly.pole``."""
+    facts = op.anomaly
+    idx = facts.pole
     if idx is None:
         return None
     s = _input(inputs, idx)
     if s is None or s.zeros == 0:
         return None
-    if op == "pow":
+    name = op.name
+    if facts.power:  # 0 ** p = 1 / 0 ** -p: a pole only for a negative exponent (input 1)
         e = _input(inputs, 1)
         if e is None or e.min is None or e.min >= 0:
             return None
@@ -304,43 +306,43 @@ def zero_pole_hint(op: str, phase: str, inputs: tuple[InputReport, ...]) -> Hint
                     f"0 ** p is inf for p < 0, and {s.zeros} of the base values are 0 (the exponent goes "
                     f"down to {_num(e.min)}). Keep the base away from 0, e.g. (x + 1e-12) ** p or "
                     "x.clamp(min=1e-12) ** p.")
-    if op in LOG_OPS:
+    if facts.log:  # log x -> -inf as x -> 0+, and d log x / dx = 1/x -> inf
         grad = " and its gradient 1/x is infinite there" if phase == "backward" else \
             " (and its gradient 1/x is infinite there)"
         return Hint("log_or_div_zero", "log at zero",
-                    f"{op}(0) is -inf{grad}; {_of(s.zeros, s.size, 'input value')} exactly 0. Keep "
-                    f"the argument away from 0: gw.{op}(x.clamp(min=1e-12)) or gw.{op}(x + 1e-12). For "
+                    f"{name}(0) is -inf{grad}; {_of(s.zeros, s.size, 'input value')} exactly 0. Keep "
+                    f"the argument away from 0: gw.{name}(x.clamp(min=1e-12)) or gw.{name}(x + 1e-12). For "
                     "log-probabilities use gw.log_softmax(logits, dim) or gw.nn.functional.cross_entropy "
                     "on the logits instead of log(softmax(...)). A later gw.where that discards these "
                     "values does not help the gradient (0 * inf = NaN): make the input itself safe.")
     which = "divisor" if idx == 1 else "input"
     extra = ""
-    if op == "div":
-        num = _input(inputs, 0)
+    if facts.numerator is not None:  # true division: 0 / 0 is NaN, x / 0 is inf
+        num = _input(inputs, facts.numerator)
         if num is not None and num.zeros:
             extra = " 0 / 0 is NaN (and x / 0 is inf for x != 0)."
-    elif op == "rsqrt":
-        extra = " rsqrt(0) = 1 / sqrt(0) is inf."
+    elif facts.pole_note:
+        extra = " " + facts.pole_note
     return Hint("log_or_div_zero", "division by zero",
-                f"in '{op}', {_of(s.zeros, s.size, which + ' value')} 0.{extra or ' x / 0 is inf, 0 / 0 is NaN.'}"
+                f"in '{name}', {_of(s.zeros, s.size, which + ' value')} 0.{extra or ' x / 0 is inf, 0 / 0 is NaN.'}"
                 " Keep the divisor away from 0: x / (d + 1e-12) or x / d.clamp(min=1e-12); for a mean over "
                 "a possibly empty set divide by max(count, 1).")
 
 
-def sqrt_grad_hint(op: str, inputs: tuple[InputReport, ...], output: ValueStats | None) -> Hint | None:
+def sqrt_grad_hint(op: OpDef, inputs: tuple[InputReport, ...], output: ValueStats | None) -> Hint | None:
     """sqrt (and x ** p with 0 < p < 1, and norms) at 0: finite value, infinite gradient."""
+    facts = op.anomaly
     zeros = 0
-    if op == "sqrt" and output is not None:
-        zeros = output.zeros
-    elif op == "pow":
+    what = facts.sqrt_like
+    if facts.power:  # d x^p / dx = p x^(p-1): infinite at x = 0 when p - 1 < 0 < p
+        what = "x ** p with 0 < p < 1"
         base, e = _input(inputs, 0), _input(inputs, 1)
         if base is not None and e is not None and e.max is not None and 0 < e.max < 1:
             zeros = base.zeros
-    elif op == "norm" and output is not None:
+    elif what and output is not None:  # a root: its output is 0 exactly where the slope is infinite
         zeros = output.zeros
     if not zeros:
         return None
-    what = {"sqrt": "sqrt", "pow": "x ** p with 0 < p < 1", "norm": "a norm"}[op]
     return Hint("sqrt_grad_zero", "sqrt's gradient at 0",
                 f"{what} is finite at 0 (sqrt(0) = 0) but its gradient 1 / (2 sqrt(x)) is infinite there; "
                 f"{_of(zeros, output.size if output is not None else zeros, 'value')} 0. This is typical of the "
@@ -348,16 +350,17 @@ def sqrt_grad_hint(op: str, inputs: tuple[InputReport, ...], output: ValueStats 
                 "gw.sqrt(x + 1e-12), or gw.sqrt(x.clamp(min=1e-12)).")
 
 
-def exp_hint(op: str, inputs: tuple[InputReport, ...], output: ValueStats | None) -> Hint | None:
+def exp_hint(op: OpDef, inputs: tuple[InputReport, ...], output: ValueStats | None) -> Hint | None:
     """exp-like ops whose input is past the overflow threshold of the dtype."""
-    if op not in EXP_OPS or output is None or not output.inf:
+    facts = op.anomaly
+    if not facts.exp_overflow or output is None or not output.inf:
         return None
     x = _input(inputs, 0)
     if x is None or x.max is None:
         return None
     fi = _finfo(output.dtype)
-    limit = math.log(float(fi.max))
-    if op == "pow":
+    limit = math.log(float(fi.max))  # exp(x) > max  <=>  x > log(max)
+    if facts.power:
         e = _input(inputs, 1)
         if e is None or e.max is None or x.max_abs is None or x.max_abs <= 1:
             return None
@@ -365,7 +368,7 @@ def exp_hint(op: str, inputs: tuple[InputReport, ...], output: ValueStats | None
                     f"x ** p exceeds the largest {output.dtype} ({float(fi.max):.3g}) for |x| up to "
                     f"{_num(x.max_abs)} and p up to {_num(e.max)}. Scale the values down (normalise the data), "
                     "compute in float64 (x.double()), or work in log space (p * log(x)).")
-    if op in ("sinh", "cosh"):
+    if facts.exp_overflow_abs:  # exp(|x|) / 2 > max  <=>  |x| > log(max) + log 2
         limit += math.log(2.0)
         big = max(abs(x.max), abs(x.min or 0.0))
     else:
@@ -373,29 +376,34 @@ def exp_hint(op: str, inputs: tuple[InputReport, ...], output: ValueStats | None
     if big <= limit:
         return None
     return Hint("exp_overflow", "exp overflow",
-                f"{op}(x) overflows {output.dtype} for x > {limit:.1f} (the largest {output.dtype} is "
+                f"{op.name}(x) overflows {output.dtype} for x > {limit:.1f} (the largest {output.dtype} is "
                 f"{float(fi.max):.3g}); the largest input here is {_num(big)}. Compute in log space instead: "
                 "gw.logsumexp, gw.log_softmax, gw.nn.functional.softplus, or subtract the maximum before exp "
                 "(as softmax does); or clamp the input, e.g. x.clamp(max=80).")
 
 
-def domain_hint(op: str, inputs: tuple[InputReport, ...]) -> Hint | None:
+def domain_hint(op: OpDef, inputs: tuple[InputReport, ...]) -> Hint | None:
     """NaN from finite inputs outside the op's domain."""
     x = _input(inputs, 0)
     if x is None:
         return None
-    if op in LOG_OPS | {"sqrt", "rsqrt"} and x.negative:
-        return Hint("domain", f"{op} of a negative number",
-                    f"{op} of a negative number is NaN; {x.negative} of the input values are negative "
+    facts = op.anomaly
+    name = op.name
+    if facts.nonnegative and x.negative:
+        return Hint("domain", f"{name} of a negative number",
+                    f"{name} of a negative number is NaN; {x.negative} of the input values are negative "
                     f"(min {_num(x.min)}). Clamp the input (x.clamp(min=0)) or check what makes it negative.")
-    if op == "log1p" and x.min is not None and x.min <= -1:
-        return Hint("domain", "log1p at or below -1", "log1p(x) is -inf at x = -1 and NaN below; the input goes "
-                    f"down to {_num(x.min)}.")
-    if op in ("arcsin", "arccos") and x.max_abs is not None and x.max_abs > 1:
-        return Hint("domain", f"{op} outside [-1, 1]",
-                    f"{op} is NaN outside [-1, 1]; the input reaches {_num(x.max_abs)} in magnitude. Clamp it "
-                    "to [-1 + 1e-7, 1 - 1e-7] (rounding can push a cosine similarity just past 1).")
-    if op == "pow" and x.negative:
+    lo = facts.log_pole_at
+    if lo is not None and x.min is not None and x.min <= lo:
+        return Hint("domain", f"{name} at or below {_num(lo)}", f"{name}(x) is -inf at x = {_num(lo)} and NaN "
+                    f"below; the input goes down to {_num(x.min)}.")
+    bound = facts.abs_bound
+    if bound is not None and x.max_abs is not None and x.max_abs > bound:
+        r = _num(bound)
+        return Hint("domain", f"{name} outside [-{r}, {r}]",
+                    f"{name} is NaN outside [-{r}, {r}]; the input reaches {_num(x.max_abs)} in magnitude. Clamp "
+                    f"it to [-{r} + 1e-7, {r} - 1e-7] (rounding can push a cosine similarity just past 1).")
+    if facts.power and x.negative:  # x ** p = exp(p log x): no real value for x < 0 unless p is an integer
         return Hint("domain", "negative base with a fractional power",
                     f"x ** p is NaN for x < 0 and non-integer p; {x.negative} of the base values are negative.")
     return None

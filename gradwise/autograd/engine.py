@@ -9,6 +9,14 @@ The walk is iterative (no recursion, so a chain of 100,000 ops is fine):
 2. For each node, run its rules, reduce each result to its input's shape and
    dtype, and add it to the input node's pending gradient or to the leaf's.
 3. Without ``retain_graph`` each node drops its saved arrays once used.
+4. Each leaf's total gradient goes through its hooks into its ``.grad``, adopted
+   without a copy when nothing else references it (:mod:`.grad_adoption`).
+
+In :func:`run_backward` these are :func:`_start` (the seeds), :func:`_walk` (steps 1-3,
+the hot loop, kept in one function so that a node costs no extra Python call) and
+:func:`_finish_leaves` (step 4); the rare per-node work lives in helpers called only
+when needed (:func:`_node_extras` for hooks and ``retain_grad``, :func:`_unpack` for
+``create_graph``).
 
 Gradients are NumPy arrays in the ordinary walk and Tensors under
 ``create_graph=True``, where every rule is recorded so the result can be
@@ -17,7 +25,6 @@ differentiated again.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from heapq import heappop, heappush
 from typing import Any
@@ -27,6 +34,7 @@ import numpy as np
 from gradwise.autograd.anomaly import _ANOMALY
 from gradwise.autograd.anomaly_backward import BackwardWatch
 from gradwise.autograd.backends import array_backend, tensor_backend
+from gradwise.autograd.grad_adoption import owned, unshared
 from gradwise.autograd.grad_mode import _STATE
 from gradwise.autograd.node import Node
 from gradwise.autograd.tensor import Tensor
@@ -75,14 +83,51 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], *, retain_graph:
     ``Tensor`` to ``None``; the walk fills in their total gradients.  With
     ``accumulate`` the leaves' ``.grad`` receive their gradients (``backward``);
     without it only ``capture`` is filled (``autograd.grad``).
+
+    The steps: :func:`_start` places the seeds, :func:`_walk` visits every node
+    reached (computing and passing on the gradients of its inputs), and
+    :func:`_finish_leaves` hands each leaf its total gradient.
     """
+    # The rules read the backend ``b``: raw NumPy ops on arrays, or the recorded ops on
+    # Tensors under create_graph, so that the gradients are themselves differentiable.
     b = tensor_backend() if create_graph else array_backend()
+    pending, heap, leaf_grads = _start(roots, seeds)
+    # Anomaly mode: a watch checks every gradient (None otherwise: one local test per node and edge).
+    watch = BackwardWatch(roots, seeds) if _ANOMALY[0] else None
+    prev_mode = _STATE[0]
+    _STATE[0] = create_graph  # grad mode inside the rules: record them only for create_graph
+    try:
+        _walk(pending, heap, leaf_grads, b, retain_graph, create_graph, capture, watch)
+        # _walk has returned, so its variables no longer reference any rule output: a leaf
+        # gradient nothing else holds can be adopted as ``.grad`` without a copy.
+        _finish_leaves(leaf_grads, b, create_graph, capture, accumulate, watch)
+    except Exception as exc:
+        if watch is not None:
+            watch.failed(exc)  # names the forward line of the op whose gradient failed
+        raise
+    finally:
+        _STATE[0] = prev_mode
+        if watch is not None:
+            watch.close()
+
+
+# Where gradients wait during the walk.  ``pending`` holds the summed gradient of each
+# node reached but not yet visited; ``heap`` orders those nodes by descending ``seq``;
+# ``leaf_grads`` maps ``id(leaf)`` to ``[leaf, summed gradient]``.
+_Pending = dict[Node, Any]
+_Heap = list[tuple[int, Node]]
+_LeafGrads = dict[int, list[Any]]
+
+
+def _start(roots: Sequence[Tensor], seeds: Sequence[Any]) -> tuple[_Pending, _Heap, _LeafGrads]:
+    """Place each root's seed: on the root's node (summed when two roots share it), or
+    on the root itself when it is a leaf.  Raises if a root's node was already freed."""
     # Nodes are processed in descending creation order (``seq``): every consumer
     # of a node was created after it, so by the time a node is popped all
     # gradient contributions to it have arrived.  ``pending`` sums them.
-    pending: dict[Node, Any] = {}
-    heap: list[tuple[int, Node]] = []
-    leaf_grads: dict[int, list[Any]] = {}
+    pending: _Pending = {}
+    heap: _Heap = []
+    leaf_grads: _LeafGrads = {}
     for t, g in zip(roots, seeds):
         node = t.grad_fn
         if node is not None:
@@ -96,114 +141,131 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], *, retain_graph:
         else:
             entry = leaf_grads.setdefault(id(t), [t, None])
             entry[1] = _add(entry[1], g)
+    return pending, heap, leaf_grads
 
-    # Anomaly mode: a watch checks every gradient (None otherwise: one local test per node and edge).
-    watch = BackwardWatch(roots, seeds) if _ANOMALY[0] else None
-    prev_mode = _STATE[0]
-    _STATE[0] = create_graph
-    try:
-        node = heappop(heap)[1] if heap else None
-        while node is not None:
-            g = pending.pop(node)
-            if node.extra is not None:
-                g = _node_extras(node, g, create_graph)
-            if watch is not None:
-                watch.begin(node, g)
-            if capture is not None and node in capture:
-                capture[node] = g
-            if node.saved is None:
-                raise node.freed_error()
-            checks = node.checks
-            if checks is not None:
-                for box, version, _ in checks:
-                    if box[0] != version:
-                        node.check_versions()  # raises with the full message
-            grads = node.op.grads
-            if create_graph:
-                inputs, out = _unpack(node)
+
+def _walk(pending: _Pending, heap: _Heap, leaf_grads: _LeafGrads, b: Any, retain_graph: bool,
+          create_graph: bool, capture: dict[Any, Any] | None, watch: BackwardWatch | None) -> None:
+    """Visit every node reached from the roots, newest first, exactly once.
+
+    For each node: take its total gradient ``g``, run its rare extras (hooks,
+    ``retain_grad``), check its saved arrays, apply one rule per input that needs a
+    gradient, reduce each result to that input's shape and dtype, add it to the
+    input's pending gradient (a node) or to ``leaf_grads`` (a leaf), and free the
+    node's saved arrays unless ``retain_graph``.
+
+    This loop is the hot path of every backward: the common case runs inline, with
+    no Python call per node other than the rules themselves; the rare cases (hooks,
+    anomaly mode, create_graph, an in-place change) are one local test each and a
+    helper call only when they apply.
+    """
+    node = heappop(heap)[1] if heap else None
+    while node is not None:
+        # The node's total gradient: every consumer was visited before it.
+        g = pending.pop(node)
+        if node.extra is not None:  # hooks on a non-leaf, retain_grad (rare)
+            g = _node_extras(node, g, create_graph)
+        if watch is not None:
+            watch.begin(node, g)
+        if capture is not None and node in capture:
+            capture[node] = g
+        # The saved arrays must still be there, and unmodified since the forward.
+        if node.saved is None:
+            raise node.freed_error()
+        checks = node.checks
+        if checks is not None:
+            for box, version, _ in checks:
+                if box[0] != version:
+                    node.check_versions()  # raises with the full message
+        grads = node.op.grads
+        if create_graph:
+            inputs, out = _unpack(node)  # Tensors wired to the graph: the rules are recorded
+        else:
+            inputs, out = node.saved, node.out
+        attrs = node.attrs
+        meta = node.meta
+        # ``fresh``: the first node this one reaches for the first time (chain shortcut below).
+        fresh = None
+        i = -1
+        for e in node.edges:
+            i += 1
+            if e is None:  # no gradient flows to input i
+                continue
+            # The rule gives input i's gradient in the op's broadcast output shape ...
+            if attrs:
+                gi = grads[i](b, g, out, *inputs, **attrs)
             else:
-                inputs, out = node.saved, node.out
-            attrs = node.attrs
-            meta = node.meta
-            fresh = None
-            i = -1
-            for e in node.edges:
-                i += 1
-                if e is None:
-                    continue
-                if attrs:
-                    gi = grads[i](b, g, out, *inputs, **attrs)
+                gi = grads[i](b, g, out, *inputs)
+            # ... which is summed over the broadcast dimensions and cast back to the input's
+            # (shape, dtype) when they differ (meta[i] is None when they are the output's).
+            m = meta[i]
+            if m is not None:
+                if gi.shape != m[0]:
+                    gi = b.sum_to(gi, shape=m[0])
+                if gi.dtype != m[1]:
+                    gi = b.cast(gi, dtype=m[1])
+            if watch is not None:
+                watch.check(node, i, e, g, gi)
+            # Accumulate: into the producing node's pending gradient, or the leaf's.
+            if type(e) is Node:
+                if e in pending:
+                    pending[e] = pending[e] + gi
                 else:
-                    gi = grads[i](b, g, out, *inputs)
-                m = meta[i]
-                if m is not None:
-                    if gi.shape != m[0]:
-                        gi = b.sum_to(gi, shape=m[0])
-                    if gi.dtype != m[1]:
-                        gi = b.cast(gi, dtype=m[1])
-                if watch is not None:
-                    watch.check(node, i, e, g, gi)
-                if type(e) is Node:
-                    if e in pending:
-                        pending[e] = pending[e] + gi
+                    if e.saved is None:
+                        raise e.freed_error()
+                    pending[e] = gi
+                    if fresh is None:
+                        fresh = e
                     else:
-                        if e.saved is None:
-                            raise e.freed_error()
-                        pending[e] = gi
-                        if fresh is None:
-                            fresh = e
-                        else:
-                            heappush(heap, (-e.seq, e))
+                        heappush(heap, (-e.seq, e))
+            else:
+                entry = leaf_grads.get(id(e))
+                if entry is None:
+                    leaf_grads[id(e)] = [e, gi]
                 else:
-                    entry = leaf_grads.get(id(e))
-                    if entry is None:
-                        leaf_grads[id(e)] = [e, gi]
-                    else:
-                        entry[1] = entry[1] + gi
-            if not retain_graph:
-                node.saved = None
-                node.out = None
-            # Chain shortcut: a newly reached node that is newer than everything
-            # waiting in the heap is next in order anyway; skip the heap.
-            if fresh is not None:
-                if heap and heap[0][0] < -fresh.seq:
-                    heappush(heap, (-fresh.seq, fresh))
-                    node = heappop(heap)[1]
-                else:
-                    node = fresh
-            elif heap:
+                    entry[1] = entry[1] + gi
+        if not retain_graph:  # free the saved arrays (Node.release, inlined)
+            node.saved = None
+            node.out = None
+        # Next node.  Chain shortcut: a newly reached node that is newer than everything
+        # waiting in the heap is next in order anyway; skip the heap.
+        if fresh is not None:
+            if heap and heap[0][0] < -fresh.seq:
+                heappush(heap, (-fresh.seq, fresh))
                 node = heappop(heap)[1]
             else:
-                node = None
+                node = fresh
+        elif heap:
+            node = heappop(heap)[1]
+        else:
+            node = None
 
-        # Drop the walk's last references to rule outputs, so that a leaf gradient nothing
-        # else holds can be adopted as ``.grad`` without a copy (see _unshared).
-        g = gi = inputs = out = None
-        for entry in leaf_grads.values():
-            leaf, g = entry
-            entry[1] = None
-            if leaf._hooks:
-                g = _run_hooks(leaf._hooks, g, create_graph)
-            if watch is not None:
-                watch.leaf(leaf, g)
-            if capture is not None and leaf in capture:
-                capture[leaf] = g
-            if accumulate and leaf.requires_grad:
-                if g.dtype != leaf.data.dtype:  # a gradient has the dtype of its tensor
-                    g = b.cast(g, dtype=leaf.data.dtype)
-                prev = leaf.grad
-                if create_graph or prev is not None or not _unshared(g):
-                    leaf.grad = _owned(g, create_graph, prev, accumulate=True)
-                else:
-                    leaf.grad = Tensor._make(g)
-    except Exception as exc:
+
+def _finish_leaves(leaf_grads: _LeafGrads, b: Any, create_graph: bool, capture: dict[Any, Any] | None,
+                   accumulate: bool, watch: BackwardWatch | None) -> None:
+    """Each leaf's total gradient: through its hooks, into ``capture``, and (with
+    ``accumulate``) into its ``.grad`` in the leaf's dtype.
+
+    A fresh gradient array that nothing else references becomes ``.grad`` as it is;
+    anything else is copied or added (:mod:`gradwise.autograd.grad_adoption`).
+    """
+    for entry in leaf_grads.values():
+        leaf, g = entry
+        entry[1] = None  # g is now this frame's only reference (see unshared)
+        if leaf._hooks:
+            g = _run_hooks(leaf._hooks, g, create_graph)
         if watch is not None:
-            watch.failed(exc)  # names the forward line of the op whose gradient failed
-        raise
-    finally:
-        _STATE[0] = prev_mode
-        if watch is not None:
-            watch.close()
+            watch.leaf(leaf, g)
+        if capture is not None and leaf in capture:
+            capture[leaf] = g
+        if accumulate and leaf.requires_grad:
+            if g.dtype != leaf.data.dtype:  # a gradient has the dtype of its tensor
+                g = b.cast(g, dtype=leaf.data.dtype)
+            prev = leaf.grad
+            if create_graph or prev is not None or not unshared(g):
+                leaf.grad = owned(g, create_graph, prev, accumulate=True)
+            else:
+                leaf.grad = Tensor._make(g)
 
 
 def _node_extras(node: Node, g: Any, create_graph: bool) -> Any:
@@ -213,7 +275,7 @@ def _node_extras(node: Node, g: Any, create_graph: bool) -> Any:
     if node.retained is not None:
         owner = node.retained()
         if owner is not None:
-            owner.grad = _owned(g, create_graph, owner.grad, accumulate=False)
+            owner.grad = owned(g, create_graph, owner.grad, accumulate=False)
     return g
 
 
@@ -252,49 +314,6 @@ def _run_hooks(hooks: list[Any], g: Any, create_graph: bool) -> Any:
                                  f"expected {format_shape(gt.shape)}")
             gt = r
     return gt if create_graph else gt.data
-
-
-def _count(a: Any) -> int:
-    return sys.getrefcount(a)
-
-
-def _sole_count() -> int | None:
-    """What :func:`_count` reports for an array held by one local variable of its caller
-    (the calibration of :func:`_unshared`: the same call, so the interpreter's own
-    temporary references are the same); None where reference counts are not available
-    (e.g. PyPy: every gradient is then copied)."""
-    if not hasattr(sys, "getrefcount"):
-        return None
-    probe = np.empty(1)
-    return _count(probe)
-
-
-_SOLE_COUNT = _sole_count()
-
-
-def _unshared(g: Any) -> bool:
-    """Whether the array ``g`` (a local of the caller) can become a leaf's ``.grad`` as it is.
-
-    True only for a plain writeable ndarray that owns its memory (so any other array
-    sharing that memory is a view, which holds a reference to ``g``) and that nothing
-    references but the caller's local variable: not a saved array, not the
-    ``grad_output`` passed to backward, not a tensor a hook kept, not another leaf's
-    ``.grad``.  Otherwise the leaf gets a copy, so ``.grad`` never aliases anything.
-    """
-    if _SOLE_COUNT is None or type(g) is not np.ndarray or not g.flags.owndata \
-            or not g.flags.writeable:
-        return False
-    return sys.getrefcount(g) == _SOLE_COUNT
-
-
-def _owned(g: Any, create_graph: bool, prev: Tensor | None, accumulate: bool) -> Tensor:
-    """A ``.grad`` tensor that shares memory with nothing else in the walk."""
-    if create_graph:
-        return g if (prev is None or not accumulate) else prev + g
-    if prev is None or not accumulate:
-        return Tensor._make(np.array(g, copy=True))
-    prev.data = prev.data + g
-    return prev
 
 
 def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None = None,
@@ -338,7 +357,7 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
     for t in targets:
         g = capture[_key(t)]
         if g is not None:
-            t.grad = _owned(g, create_graph, t.grad, accumulate=True)
+            t.grad = owned(g, create_graph, t.grad, accumulate=True)
 
 
 def _key(t: Tensor) -> Any:

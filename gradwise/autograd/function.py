@@ -3,8 +3,8 @@
 Tensor methods, operators and the public ``gradwise.<name>`` functions all end
 here.  ``apply`` runs the op's forward on arrays and, when grad mode is on and
 an input requires grad, records a :class:`Node` so backward can find it.
-``apply1``/``apply2`` are the same path unrolled for one and two inputs (the
-operators and unary methods that dominate small-model training).
+``make_unary``/``make_binary`` build the same path unrolled for one and two
+inputs (the operators and unary methods that dominate small-model training).
 """
 
 from __future__ import annotations
@@ -183,10 +183,10 @@ def make_binary(op: OpDef) -> Callable[[Any, Any], Tensor]:
 
     The op's fields are bound once as closure variables and the recording is
     unrolled by hand: this is the hottest code of small-model training.
-    ``op.extra["operator_forward"]`` may name a plain ufunc to call instead of
-    ``op.forward`` (e.g. ``np.add`` for ``add``, whose forward also takes ``alpha``).
+    ``op.fast_forward`` may name a plain ufunc to call instead of ``op.forward``
+    (e.g. ``np.add`` for ``add``, whose forward also takes ``alpha``).
     """
-    fwd = op.extra.get("operator_forward", op.forward)
+    fwd = op.fast_forward or op.forward
     differentiable = op.differentiable
     g0, g1 = op.grads
     saves_inputs = op.saves_inputs
@@ -277,15 +277,6 @@ def make_binary(op: OpDef) -> Callable[[Any, Any], Tensor]:
     return binary
 
 
-def apply2(op: OpDef, x: Any, y: Any) -> Tensor:
-    """:func:`apply` for a two-input op without attributes."""
-    f = _BINARY.get(op)
-    if f is None:
-        f = _BINARY[op] = make_binary(op)
-    return f(x, y)
-
-
-_BINARY: dict[OpDef, Callable[[Any, Any], Tensor]] = {}
 _NO_ATTRS: dict[str, Any] = {}
 
 

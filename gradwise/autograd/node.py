@@ -128,11 +128,6 @@ class Node:
         a = self.saved[index] if self.saved else None
         return tuple(getattr(a, "shape", ()))
 
-    def release(self) -> None:
-        """Drop the saved arrays (after a backward without ``retain_graph``)."""
-        self.saved = None
-        self.out = None
-
     def freed_error(self) -> GraphError:
         return GraphError(
             f"trying to backward through {self.name()} a second time, but its saved arrays "

@@ -2,27 +2,38 @@
 
 A tensor is a leaf (made by the user, ``grad_fn is None``) or the result of an
 op (``grad_fn`` is the recorded :class:`~gradwise.autograd.node.Node`).  Leaves
-with ``requires_grad=True`` receive ``.grad`` on backward.  Ops are reached
-through :func:`gradwise.autograd.function.apply`; most methods are bound from
-the op table by :mod:`gradwise.autograd.bind`.
+with ``requires_grad=True`` receive ``.grad`` on backward.  This module imports
+nothing that records ops: the methods that do (``backward``, ``to``, ``clone``, the
+in-place ops) are in :mod:`gradwise.autograd.tensor_methods`, and the op methods
+(``sigmoid``, ``sum``, the operators...) are bound from the op table by
+:mod:`gradwise.api.bind`.  Type checkers see both through the generated stubs
+``tensor_ops.pyi`` (``BoundMethods``, the base class they see; ``object`` at run time).
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gradwise.autograd.grad_mode import _STATE
-from gradwise.errors import DtypeError, GraphError, ShapeError, format_shape
+from gradwise.dtypes import get_default_dtype, resolve_dtype
+from gradwise.errors import DtypeError, GraphError, format_shape
+from gradwise.ops.dims import normalize_dim
 
 
 def _dtype_name(dtype: np.dtype) -> str:
     return np.dtype(dtype).name
 
 
-class Tensor:
+if TYPE_CHECKING:   # the methods bound from the op table, as generated stubs
+    from gradwise.autograd.tensor_ops import BoundMethods
+else:
+    BoundMethods = object
+
+
+class Tensor(BoundMethods):
     """An n-dimensional array that records the ops applied to it.
 
     Args:
@@ -45,8 +56,6 @@ class Tensor:
     __array_priority__ = 1000
 
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
-        from gradwise.autograd.creation import as_array
-
         self.data = as_array(data, dtype, copy=True)
         self.grad: Tensor | None = None
         self.grad_fn: Any = None
@@ -101,8 +110,6 @@ class Tensor:
         """The shape, or the length of dimension ``dim``."""
         if dim is None:
             return self.data.shape
-        from gradwise.ops.dims import normalize_dim
-
         return self.data.shape[normalize_dim(dim, self.data.ndim, "size")]
 
     def numel(self) -> int:
@@ -208,8 +215,6 @@ class Tensor:
             raise GraphError("retain_grad() on a tensor that does not require grad")
         if self.grad_fn is None:
             return
-        import weakref
-
         self.grad_fn.retained = weakref.ref(self)
 
     @property
@@ -242,104 +247,10 @@ class Tensor:
         hooks.append(hook)
         return _HookHandle(hooks, hook)
 
-    def backward(self, gradient: Any = None, retain_graph: bool | None = None,
-                 create_graph: bool = False, inputs: Any = None) -> None:
-        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
-
-        ``gradient`` is required when ``self`` is not a scalar (it is the vector
-        in the vector-Jacobian product).  See :func:`gradwise.autograd.backward`.
-        """
-        from gradwise.autograd.engine import backward
-
-        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
-                 inputs=inputs)
-
-    # ----------------------------------------------------------------- dtypes
-    def to(self, dtype: Any) -> Tensor:
-        """Cast to ``dtype`` (differentiable between float dtypes)."""
-        from gradwise.autograd.creation import resolve_dtype
-        from gradwise.autograd.function import apply
-        from gradwise.ops.broadcast import CAST
-
-        dt = resolve_dtype(dtype)
-        if dt == self.data.dtype:
-            return self
-        return apply(CAST, self, dtype=dt)
-
-    astype = to
-
-    def float(self) -> Tensor:
-        return self.to(np.float32)
-
-    def double(self) -> Tensor:
-        return self.to(np.float64)
-
-    def half(self) -> Tensor:
-        return self.to(np.float16)
-
-    def long(self) -> Tensor:
-        return self.to(np.int64)
-
-    def int(self) -> Tensor:
-        return self.to(np.int32)
-
-    def bool(self) -> Tensor:
-        return self.to(np.bool_)
-
-    def clone(self) -> Tensor:
-        """A copy that stays in the graph (gradient flows back to ``self``)."""
-        from gradwise.autograd.function import apply
-        from gradwise.ops.broadcast import CLONE
-
-        return apply(CLONE, self)
-
     def contiguous(self) -> Tensor:
         return self
 
     # --------------------------------------------------------------- in-place
-    def _inplace(self, op: Any, *others: Any, **attrs: Any) -> Tensor:
-        """Apply ``op(self, *others)`` and store the result in ``self``.
-
-        Outside recording the array is overwritten in place and the version
-        counter moves, so a backward that saved the old values raises instead
-        of using the new ones.  When recording (grad mode on and some operand
-        requires grad) ``self`` is rebound to the new graph node, as PyTorch
-        does for in-place ops on non-leaf tensors; in-place on a leaf that
-        requires grad is refused because its old value would be lost.
-        """
-        from gradwise.autograd.function import apply
-
-        recording = _STATE[0] and (self.requires_grad or any(
-            isinstance(o, Tensor) and o.requires_grad for o in others))
-        if recording:
-            if self.requires_grad and self.grad_fn is None:
-                raise GraphError(
-                    f"{op.name}_: a leaf tensor that requires grad (shape "
-                    f"{format_shape(self.shape)}) is being modified in place. Wrap parameter "
-                    "updates in `with gradwise.no_grad():`, or work on a copy (x = x.clone()).")
-            res = apply(op, self, *others, **attrs)
-            if res.shape != self.shape:
-                raise ShapeError(
-                    f"{op.name}_: the result has shape {format_shape(res.shape)} but an in-place "
-                    f"op cannot change the shape {format_shape(self.shape)}")
-            if res.dtype != self.dtype:
-                res = res.to(self.dtype)
-            self.data = res.data
-            self.grad_fn = res.grad_fn
-            self.requires_grad = res.requires_grad
-            # self takes over the result's fresh version counter: the old array is
-            # left untouched (nodes that saved it stay valid), so nothing to bump.
-            self._version = res._version
-            return self
-        datas = [o.data if isinstance(o, Tensor) else o for o in others]
-        result = op.forward(self.data, *datas, **attrs)
-        if np.shape(result) != self.data.shape:
-            raise ShapeError(
-                f"{op.name}_: the result has shape {format_shape(np.shape(result))} but an "
-                f"in-place op cannot change the shape {format_shape(self.shape)}")
-        self._write(result)
-        return self
-
     def _write(self, values: Any) -> None:
         """Overwrite the array in place (views see it) and bump the version."""
         if not self.data.flags.writeable:
@@ -349,36 +260,26 @@ class Tensor:
             self._version = [0]
         self._version[0] += 1
 
-    def zero_(self) -> Tensor:
-        """Fill with zeros in place."""
-        return self.fill_(0)
-
-    def fill_(self, value: Any) -> Tensor:
-        """Fill with ``value`` in place.  The result no longer depends on the graph."""
-        if _STATE[0] and self.requires_grad:
-            if self.grad_fn is None:
-                raise GraphError("fill_/zero_: a leaf tensor that requires grad is being "
-                                 "modified in place; wrap it in `with gradwise.no_grad():`")
-            self.data = np.full_like(self.data, value)
-            self.grad_fn = None
-            self.requires_grad = False
-            self._version = None
-            return self
-        self._write(value.data if isinstance(value, Tensor) else value)
-        return self
-
-    def copy_(self, src: Any) -> Tensor:
-        """Copy ``src`` (broadcast to ``self``'s shape, cast to its dtype) into ``self``."""
-        from gradwise.ops.broadcast import COPY
-
-        return self._inplace(COPY, src if isinstance(src, Tensor) else np.asarray(src))
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        from gradwise.ops.registry import REGISTRY
-
-        op = REGISTRY["index_put"]
-        inputs, attrs = op.prepare(self, value, key)
-        self._inplace(op, *inputs[1:], **attrs)
+def as_array(data: Any, dtype: Any = None, copy: bool = False) -> np.ndarray:
+    """The array a new tensor holds for ``data`` (see the module docstring for dtypes)."""
+    if isinstance(data, Tensor):
+        data = data.data
+    dt = None if dtype is None else resolve_dtype(dtype)
+    if isinstance(data, (np.ndarray, np.generic)):
+        arr = np.array(data, dtype=dt, copy=copy or None)
+    else:
+        try:
+            arr = np.array(data, dtype=dt)
+        except ValueError as exc:
+            raise ValueError(f"tensor(): cannot make a tensor from this data ({exc}); nested "
+                             "lists must be rectangular") from None
+        if dt is None and arr.dtype == np.float64:
+            arr = arr.astype(get_default_dtype())
+        elif dt is None and arr.dtype.kind == "i" and arr.dtype != np.int64:
+            arr = arr.astype(np.int64)
+    if arr.dtype.kind not in "biufc":
+        raise DtypeError(f"tensor(): unsupported data of dtype {arr.dtype}; use numbers or booleans")
+    return arr
 
 
 class _HookHandle:

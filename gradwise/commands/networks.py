@@ -113,7 +113,7 @@ def register(subparsers: Any) -> None:
 # ---------------------------------------------------------------------------- lr-find / batch-modes
 def _task(args: argparse.Namespace, **extra: Any) -> tuple[Any, Any, Any]:
     """``(config, task, model)`` for the options (the model built with the seed, as ``gradwise train`` does)."""
-    from gradwise.autograd.random import Generator
+    from gradwise.api.random import Generator
     from gradwise.train.recipe import RunConfig, build_model, load_task
 
     cfg = RunConfig(dataset=args.dataset, model=args.model, activation=args.activation, seed=args.seed,
@@ -130,7 +130,7 @@ def _loss_fn(task: Any) -> Any:
 
 
 def _lr_find(args: argparse.Namespace) -> int:
-    from gradwise.autograd.random import Generator
+    from gradwise.api.random import Generator
     from gradwise.data import DataLoader, TensorDataset
     from gradwise.insight.lr_finder import lr_find
     from gradwise.train.recipe import build_optimizer
@@ -156,7 +156,7 @@ def _lr_find(args: argparse.Namespace) -> int:
 
 
 def _batch_modes(args: argparse.Namespace) -> int:
-    from gradwise.autograd.random import Generator
+    from gradwise.api.random import Generator
     from gradwise.insight.batch_modes import compare_batch_modes
     from gradwise.viz.descent_plots import plot_batch_modes
     from gradwise.viz.figure_files import save
@@ -232,7 +232,7 @@ class _Run:
 
 
 def _landscape(args: argparse.Namespace) -> int:
-    from gradwise.autograd.random import Generator
+    from gradwise.api.random import Generator
     from gradwise.insight import landscape as ls
     from gradwise.viz.figure_files import save
     from gradwise.viz.landscape_plots import plot_interpolation, plot_surface

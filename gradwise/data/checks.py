@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from gradwise.autograd import dtypes
-from gradwise.autograd.creation import resolve_dtype
+from gradwise import dtypes
+from gradwise.api.creation import resolve_dtype
 from gradwise.data.errors import DataError, DataTypeError
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from gradwise.autograd import dtypes
+from gradwise import dtypes
 from gradwise.autograd.tensor import Tensor
 from gradwise.data.errors import DataError, DataTypeError
 from gradwise.errors import format_shape

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from gradwise.autograd.creation import as_tensor
-from gradwise.autograd.random import Generator, resolve
+from gradwise.api.creation import as_tensor
+from gradwise.api.random import Generator, resolve
 from gradwise.autograd.tensor import Tensor
 from gradwise.data.errors import DataError, DataTypeError
 from gradwise.errors import format_shape

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from gradwise.autograd.random import Generator, resolve
+from gradwise.api.random import Generator, resolve
 from gradwise.autograd.tensor import Tensor
 from gradwise.data.checks import check_batch_size
 from gradwise.data.collate import default_collate

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from gradwise.autograd import dtypes
+from gradwise import dtypes
 from gradwise.autograd.tensor import Tensor
 from gradwise.data.checks import float_dtype
 from gradwise.data.download import fetch, sha256_file

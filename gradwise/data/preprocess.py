@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from gradwise.autograd import dtypes
-from gradwise.autograd.creation import as_array, resolve_dtype
-from gradwise.autograd.random import resolve
+from gradwise import dtypes
+from gradwise.api.creation import as_array, resolve_dtype
+from gradwise.api.random import resolve
 from gradwise.autograd.tensor import Tensor
 from gradwise.data.errors import DataError, DataTypeError
 from gradwise.errors import format_shape

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sized
 
 import numpy as np
 
-from gradwise.autograd.random import Generator, resolve
+from gradwise.api.random import Generator, resolve
 from gradwise.data.checks import check_batch_size
 from gradwise.data.errors import DataError, DataTypeError
 

@@ -12,8 +12,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from gradwise.autograd import dtypes
-from gradwise.autograd.random import Generator, resolve
+from gradwise import dtypes
+from gradwise.api.random import Generator, resolve
 from gradwise.autograd.tensor import Tensor
 from gradwise.data.checks import check_int, check_nonneg, float_dtype
 from gradwise.data.errors import DataError

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from gradwise.autograd.random import Generator, resolve
+from gradwise.api.random import Generator, resolve
 from gradwise.data.sampler import Sampler
 from gradwise.distributed.comm import DistributedError, rank, world_size
 

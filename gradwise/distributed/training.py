@@ -26,7 +26,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from gradwise.autograd.random import Generator, default_generator
+from gradwise.api.random import Generator, default_generator
 from gradwise.autograd.tensor import Tensor
 from gradwise.data.loader import DataLoader
 from gradwise.data.sampler import RandomSampler, SequentialSampler

@@ -33,12 +33,12 @@ from typing import Any
 
 import numpy as np
 
-from gradwise.autograd.creation import as_tensor
-from gradwise.autograd.dtypes import get_default_dtype
+from gradwise.api.creation import as_tensor
 from gradwise.autograd.engine import grad as autograd_grad
 from gradwise.autograd.function import call
 from gradwise.autograd.grad_mode import enable_grad, is_grad_enabled
 from gradwise.autograd.tensor import Tensor
+from gradwise.dtypes import get_default_dtype
 from gradwise.errors import DtypeError, GradwiseError, ShapeError, format_shape
 from gradwise.func.pytree import flatten, unflatten
 from gradwise.ops.registry import REGISTRY

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from gradwise.autograd.random import Generator, resolve
+from gradwise.api.random import Generator, resolve
 from gradwise.autograd.tensor import Tensor
 from gradwise.errors import GradwiseError
 from gradwise.insight.weights import dataset_loss, load_weights, named_weights, preserved

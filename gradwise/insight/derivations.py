@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from gradwise.autograd.creation import tensor
+from gradwise.api.creation import tensor
 from gradwise.errors import ShapeError, format_shape
 
 

@@ -186,7 +186,7 @@ def _check(steps: int, tol: float, name: str) -> None:
 def _run(obj: Objective, starts: np.ndarray, cls: type[Optimizer], options: dict[str, Any],
          steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Positions ``(n, steps + 1, d)``, losses and gradient norms ``(n, steps + 1)`` for a batch."""
-    from gradwise.autograd.creation import tensor
+    from gradwise.api.creation import tensor
     from gradwise.autograd.grad_mode import no_grad
 
     n, d = starts.shape

@@ -25,13 +25,13 @@ from typing import Any
 
 import numpy as np
 
-from gradwise.autograd.random import Generator, resolve
+from gradwise.api.random import Generator, resolve
 from gradwise.autograd.tensor import Tensor
 from gradwise.errors import ShapeError, format_shape
 
 
 def _gradient(f: Callable[[Tensor], Tensor], x: Any) -> tuple[np.ndarray, float]:
-    from gradwise.autograd.creation import tensor
+    from gradwise.api.creation import tensor
 
     p = tensor(np.array(x.data if isinstance(x, Tensor) else x, dtype=np.float64), requires_grad=True)
     out = f(p)
@@ -43,7 +43,7 @@ def _gradient(f: Callable[[Tensor], Tensor], x: Any) -> tuple[np.ndarray, float]
 
 
 def _value(f: Callable[[Tensor], Tensor], x: np.ndarray) -> float:
-    from gradwise.autograd.creation import tensor
+    from gradwise.api.creation import tensor
     from gradwise.autograd.grad_mode import no_grad
 
     with no_grad():

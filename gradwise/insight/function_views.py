@@ -41,7 +41,7 @@ class FunctionGrid:
 
 
 def _evaluate(obj: Objective, points: np.ndarray) -> np.ndarray:
-    from gradwise.autograd.creation import tensor
+    from gradwise.api.creation import tensor
     from gradwise.autograd.grad_mode import no_grad
 
     with no_grad(), np.errstate(all="ignore"):
@@ -88,7 +88,7 @@ def gradient_arrows(fn: str | Objective, points: Any = None, n: int = 9) -> Grad
     >>> a.gradients.tolist(), a.directions.tolist()
     ([[1.0, 0.0], [0.0, 50.0]], [[-1.0, -0.0], [-0.0, -1.0]])
     """
-    from gradwise.autograd.creation import tensor
+    from gradwise.api.creation import tensor
     from gradwise.func import grad
 
     obj = as_objective(fn, None if points is None else np.shape(np.array(points, dtype=np.float64))[-1])
@@ -134,7 +134,7 @@ def tangent_lines(fn: str | Objective, x: Any = None, *, lr: float = 0.02, lengt
                   zero_tol: float = 1e-9) -> TangentLines:
     """Tangents, gradient signs and one descent step at the points ``x`` of a 1-D function
     (default: its known critical points and the midpoints between them and the domain's ends)."""
-    from gradwise.autograd.creation import tensor
+    from gradwise.api.creation import tensor
     from gradwise.func import grad
 
     obj = as_objective(fn, 1)

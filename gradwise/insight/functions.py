@@ -80,7 +80,7 @@ class Objective:
 
     def __call__(self, x: Tensor) -> Tensor:
         if not isinstance(x, Tensor):
-            from gradwise.autograd.creation import tensor
+            from gradwise.api.creation import tensor
 
             x = tensor(np.asarray(x, dtype=np.float64))
         if x.ndim == 0 or x.shape[-1] != self.dim:
@@ -105,7 +105,7 @@ class Objective:
 
     def value(self, point: Any) -> float:
         """``f(point)`` as a float (no graph recorded)."""
-        from gradwise.autograd.creation import tensor
+        from gradwise.api.creation import tensor
         from gradwise.autograd.grad_mode import no_grad
 
         with no_grad():
@@ -113,7 +113,7 @@ class Objective:
 
     def gradient(self, point: Any) -> np.ndarray:
         """``grad f(point)`` from the engine, shape ``(dim,)``."""
-        from gradwise.autograd.creation import tensor
+        from gradwise.api.creation import tensor
 
         x = tensor(np.asarray(point, dtype=np.float64), requires_grad=True)
         self(x).backward()

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from gradwise.autograd.random import Generator, resolve
+from gradwise.api.random import Generator, resolve
 from gradwise.errors import GradwiseError
 from gradwise.insight.weights import (
     dataset_loss,

@@ -78,7 +78,7 @@ def classify_point(fn: str | Objective | Callable[[Tensor], Tensor], point: Any,
     >>> c.kind, c.eigenvalues.round(2).tolist()
     ('minimum', [25.72, 82.28])
     """
-    from gradwise.autograd.creation import tensor
+    from gradwise.api.creation import tensor
     from gradwise.func import hessian, value_and_grad
 
     x = np.array(point, dtype=np.float64).reshape(-1)
@@ -112,7 +112,7 @@ def _batched_newton(obj: Objective, x: np.ndarray, iters: int, span: float) -> n
     """Newton's method on ``grad f = 0`` from every row of ``x`` at once: the gradient of
     ``sum_i f(x_i)`` holds each row's gradient, and one Hessian-vector product per
     coordinate (``gradwise.func.hvp``) gives every row's Hessian column."""
-    from gradwise.autograd.creation import tensor
+    from gradwise.api.creation import tensor
     from gradwise.func import grad, hvp
 
     n, d = x.shape

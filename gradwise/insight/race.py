@@ -46,7 +46,7 @@ _SIDE_FRACTION = {Adagrad: 0.1, RMSprop: 0.002, Lion: 0.002}
 def largest_curvature(fn: str | Objective, points: Any) -> float:
     """The largest Hessian eigenvalue of ``fn`` over ``points`` ``(n, d)`` (``gradwise.func.hvp``
     gives every point's Hessian at once: one product per coordinate on ``sum_i f(x_i)``)."""
-    from gradwise.autograd.creation import tensor
+    from gradwise.api.creation import tensor
     from gradwise.func import hvp
 
     obj = as_objective(fn, np.shape(np.array(points, dtype=np.float64))[-1])

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from gradwise.autograd.random import Generator, resolve
+from gradwise.api.random import Generator, resolve
 from gradwise.autograd.tensor import Tensor
 
 _GAINS = {"linear": 1.0, "conv1d": 1.0, "conv2d": 1.0, "conv3d": 1.0, "conv_transpose1d": 1.0,

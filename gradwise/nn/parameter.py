@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from gradwise.autograd.creation import as_array
+from gradwise.api.creation import as_array
 from gradwise.autograd.tensor import Tensor
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from gradwise.ops.domain import Domain, Sample, binary
-from gradwise.ops.registry import defop
+from gradwise.ops.registry import AnomalyHints, defop
 
 
 def _prepare_alpha(input: Any, other: Any, *, alpha: Any = 1) -> tuple[tuple[Any, ...], dict[str, Any]]:
@@ -34,7 +34,7 @@ ADD = defop(
      lambda b, g, out, x, y, alpha=1: g if alpha == 1 else g * alpha),
     binary("real", "real", attrs=({}, {"alpha": 0.5})),
     prepare=_prepare_alpha, saves_inputs=False, saves_out=False, inplace=True,
-    extra={"operator_forward": np.add},
+    fast_forward=np.add,
     doc="``input + alpha * other`` with broadcasting.\n\n"
         ">>> import gradwise as gw\n>>> gw.add(gw.ones(2), gw.ones(2), alpha=3).tolist()\n[4.0, 4.0]",
 )
@@ -45,7 +45,7 @@ SUB = defop(
      lambda b, g, out, x, y, alpha=1: -g if alpha == 1 else g * (-alpha)),
     binary("real", "real", attrs=({}, {"alpha": 2.0})),
     prepare=_prepare_alpha, saves_inputs=False, saves_out=False, inplace=True,
-    aliases=("subtract",), extra={"operator_forward": np.subtract},
+    aliases=("subtract",), fast_forward=np.subtract,
     doc="``input - alpha * other`` with broadcasting.",
 )
 
@@ -64,6 +64,8 @@ DIV = defop(
     (lambda b, g, out, x, y: g / y, lambda b, g, out, x, y: -g * out / y),
     binary("real", "nonzero"),
     inplace=True, aliases=("divide", "true_divide"),
+    # x / 0 = inf for x != 0, and 0 / 0 = nan.
+    anomaly=AnomalyHints(pole=1, numerator=0),
     doc="Elementwise true division ``input / other``.",
 )
 
@@ -94,6 +96,9 @@ POW = defop(
     (_pow_grad_base, _pow_grad_exponent),
     Domain(("positive", "small"), (((3, 4), (3, 4)), ((3, 1), (4,)), ((2, 3), ()))),
     inplace=True, aliases=("power",),
+    # 0 ** p = inf for p < 0; |x| ** p overflows; p x ** (p - 1) is infinite at 0 for 0 < p < 1;
+    # a negative base with a fractional p is NaN.
+    anomaly=AnomalyHints(pole=0, exp_overflow=True, power=True),
     doc="``input ** exponent`` elementwise.  The exponent's gradient needs ``input > 0``.",
 )
 
@@ -111,6 +116,7 @@ REMAINDER = defop(
     (lambda b, g, out, x, y: g, lambda b, g, out, x, y: -g * b.floor_divide(x, y)),
     Domain(make=_remainder_make),
     saves_out=False, inplace=True,
+    anomaly=AnomalyHints(pole=1),  # x mod 0 = nan: no multiple of 0 reaches x
     doc="Python-style remainder (sign of the divisor), like ``torch.remainder``.",
 )
 
@@ -119,6 +125,7 @@ FLOOR_DIVIDE = defop(
     (None, None),
     binary("positive", "positive"),
     inplace=True,
+    anomaly=AnomalyHints(pole=1),  # floor(x / 0) = floor(inf) = inf
     doc="``floor(input / other)``; piecewise constant, so it has no gradient.",
 )
 

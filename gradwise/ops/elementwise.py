@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from gradwise.ops.domain import Domain, Sample, binary, unary
-from gradwise.ops.registry import Prepared, defop
+from gradwise.ops.registry import NO_HINTS, AnomalyHints, Prepared, defop
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
@@ -22,32 +22,45 @@ _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
 def _unary(name: str, forward: Any, rule: Any, kind: str = "real", *, saves_inputs: bool = True,
-           saves_out: bool = True, aliases: tuple[str, ...] = (), doc: str = "", **kw: Any) -> Any:
+           saves_out: bool = True, aliases: tuple[str, ...] = (), doc: str = "",
+           anomaly: AnomalyHints = NO_HINTS, **kw: Any) -> Any:
     return defop(name, forward, (rule,), unary(kind, **kw), saves_inputs=saves_inputs,
-                 saves_out=saves_out, inplace=True, aliases=aliases, doc=doc)
+                 saves_out=saves_out, inplace=True, aliases=aliases, doc=doc, anomaly=anomaly)
+
+
+# exp(x) > largest float once x > log(largest float): ~88.7 in float32, ~709.8 in float64.
+_EXP_OVERFLOW = AnomalyHints(exp_overflow=True)
+# sinh(x), cosh(x) ~ exp(|x|) / 2: the same overflow, log 2 later, for large x of either sign.
+_EXP_OVERFLOW_ABS = AnomalyHints(exp_overflow=True, exp_overflow_abs=True)
+# log(0) = -inf (and the gradient 1/x is infinite there); log(x < 0) is NaN.
+_LOG = AnomalyHints(pole=0, log=True, nonnegative=True)
 
 
 EXP = _unary("exp", np.exp, lambda b, g, out, x: g * out, "small", saves_inputs=False,
-             doc="``e ** input`` elementwise.\n\n"
+             anomaly=_EXP_OVERFLOW, doc="``e ** input`` elementwise.\n\n"
                  ">>> import gradwise as gw\n>>> gw.exp(gw.zeros(2)).tolist()\n[1.0, 1.0]")
-LOG = _unary("log", np.log, lambda b, g, out, x: g / x, "positive", saves_out=False,
+LOG = _unary("log", np.log, lambda b, g, out, x: g / x, "positive", saves_out=False, anomaly=_LOG,
              doc="Natural logarithm elementwise (``-inf`` at 0, ``nan`` below).")
 # d log2(x) = 1 / (x ln 2);  d log10(x) = 1 / (x ln 10)
 LOG2 = _unary("log2", np.log2, lambda b, g, out, x: g / (x * _LN2), "positive", saves_out=False,
-              doc="Base-2 logarithm elementwise.")
+              anomaly=_LOG, doc="Base-2 logarithm elementwise.")
 LOG10 = _unary("log10", np.log10, lambda b, g, out, x: g / (x * _LN10), "positive", saves_out=False,
-               doc="Base-10 logarithm elementwise.")
+               anomaly=_LOG, doc="Base-10 logarithm elementwise.")
 # log1p and expm1 stay accurate near 0 where log(1 + x) and exp(x) - 1 lose digits.
+# log1p(x) = log(1 + x): -inf at x = -1, NaN below.
 LOG1P = _unary("log1p", np.log1p, lambda b, g, out, x: g / (x + 1.0), "positive", saves_out=False,
-               doc="``log(1 + input)``, accurate for small inputs.")
+               anomaly=AnomalyHints(log_pole_at=-1.0), doc="``log(1 + input)``, accurate for small inputs.")
 EXPM1 = _unary("expm1", np.expm1, lambda b, g, out, x: g * (out + 1.0), "small", saves_inputs=False,
-               doc="``exp(input) - 1``, accurate for small inputs.")
-# d sqrt(x) = 1 / (2 sqrt(x))
+               anomaly=_EXP_OVERFLOW, doc="``exp(input) - 1``, accurate for small inputs.")
+# d sqrt(x) = 1 / (2 sqrt(x)): infinite at 0, where sqrt itself is a finite 0; sqrt(x < 0) is NaN.
 SQRT = _unary("sqrt", np.sqrt, lambda b, g, out, x: g / (out * 2.0), "positive", saves_inputs=False,
+              anomaly=AnomalyHints(nonnegative=True, sqrt_like="sqrt"),
               doc="Square root elementwise; its gradient is infinite at 0.")
-# rsqrt = x^(-1/2);  d rsqrt = -1/2 x^(-3/2) = -out^3 / 2
+# rsqrt = x^(-1/2);  d rsqrt = -1/2 x^(-3/2) = -out^3 / 2.  rsqrt(0) = 1 / sqrt(0) = inf; NaN below 0.
 RSQRT = _unary("rsqrt", lambda x: 1.0 / np.sqrt(x), lambda b, g, out, x: g * out * out * out * -0.5,
-               "positive", saves_inputs=False, doc="``1 / sqrt(input)`` elementwise.")
+               "positive", saves_inputs=False,
+               anomaly=AnomalyHints(pole=0, pole_note="rsqrt(0) = 1 / sqrt(0) is inf.", nonnegative=True),
+               doc="``1 / sqrt(input)`` elementwise.")
 SQUARE = _unary("square", np.square, lambda b, g, out, x: g * x * 2.0, saves_out=False,
                 doc="``input ** 2`` elementwise.")
 # |x|' = sign(x); PyTorch uses 0 at x = 0, as does sign.
@@ -62,24 +75,27 @@ COS = _unary("cos", np.cos, lambda b, g, out, x: -g * b.sin(x), saves_out=False,
 TAN = _unary("tan", np.tan, lambda b, g, out, x: g * (out * out + 1.0), "unit", saves_inputs=False,
              doc="Tangent.")
 # arcsin' = 1/sqrt(1-x^2), arccos' = -1/sqrt(1-x^2), arctan' = 1/(1+x^2)
+# sine and cosine take values in [-1, 1]: their inverses are NaN outside it.
 ARCSIN = _unary("arcsin", np.arcsin, lambda b, g, out, x: g * b.rsqrt(1.0 - x * x), "unit",
-                saves_out=False, aliases=("asin",), doc="Inverse sine on (-1, 1).")
+                saves_out=False, aliases=("asin",), anomaly=AnomalyHints(abs_bound=1.0),
+                doc="Inverse sine on (-1, 1).")
 ARCCOS = _unary("arccos", np.arccos, lambda b, g, out, x: -g * b.rsqrt(1.0 - x * x), "unit",
-                saves_out=False, aliases=("acos",), doc="Inverse cosine on (-1, 1).")
+                saves_out=False, aliases=("acos",), anomaly=AnomalyHints(abs_bound=1.0),
+                doc="Inverse cosine on (-1, 1).")
 ARCTAN = _unary("arctan", np.arctan, lambda b, g, out, x: g / (x * x + 1.0), saves_out=False,
                 aliases=("atan",), doc="Inverse tangent.")
 SINH = _unary("sinh", np.sinh, lambda b, g, out, x: g * b.cosh(x), "small", saves_out=False,
-              doc="Hyperbolic sine.")
+              anomaly=_EXP_OVERFLOW_ABS, doc="Hyperbolic sine.")
 COSH = _unary("cosh", np.cosh, lambda b, g, out, x: g * b.sinh(x), "small", saves_out=False,
-              doc="Hyperbolic cosine.")
+              anomaly=_EXP_OVERFLOW_ABS, doc="Hyperbolic cosine.")
 # tanh' = 1 - tanh^2, written g - g t t (array-array products only: faster than a
 # Python-scalar operand on small arrays)
 TANH = _unary("tanh", np.tanh, lambda b, g, out, x: g - g * out * out, saves_inputs=False,
               doc="Hyperbolic tangent, in (-1, 1).\n\n"
                   ">>> import gradwise as gw\n>>> gw.tanh(gw.zeros(1)).tolist()\n[0.0]")
-# (1/x)' = -1/x^2 = -out^2
+# (1/x)' = -1/x^2 = -out^2;  1/0 = inf.
 RECIPROCAL = _unary("reciprocal", np.reciprocal, lambda b, g, out, x: -g * out * out, "nonzero",
-                    saves_inputs=False, doc="``1 / input`` elementwise.")
+                    saves_inputs=False, anomaly=AnomalyHints(pole=0), doc="``1 / input`` elementwise.")
 
 _erf_scalar = np.frompyfunc(math.erf, 1, 1)
 
@@ -172,6 +188,8 @@ WHERE = defop(
      lambda b, g, out, c, x, y: b.where(c, 0.0, g)),
     Domain(make=_where_make),
     prepare=_prepare_where, saves_out=False, method=False,
+    # The unselected branch gets a zero gradient, and 0 * inf = nan in the rule that made it.
+    anomaly=AnomalyHints(branches=((1, "input (true)"), (2, "other (false)"))),
     doc="``input`` where ``condition`` holds, else ``other`` (broadcasting).\n\n"
         ">>> import gradwise as gw\n>>> x = gw.tensor([-1.0, 2.0])\n"
         ">>> gw.where(x > 0, x, gw.zeros(2)).tolist()\n[0.0, 2.0]",

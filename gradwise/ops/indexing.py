@@ -16,7 +16,7 @@ import numpy as np
 from gradwise.errors import DimError, DtypeError, IndexOutOfRangeError, ShapeError, format_shape
 from gradwise.ops.dims import normalize_dim, shape_of
 from gradwise.ops.domain import Domain, Sample
-from gradwise.ops.registry import Prepared, defop
+from gradwise.ops.registry import AnomalyHints, Prepared, defop
 
 
 def _as_index_array(k: Any) -> Any:
@@ -305,6 +305,8 @@ MASKED_FILL = defop(
                              Sample((rng.standard_normal((3, 4)),),
                                     {"mask": rng.random((1, 4)) < 0.5, "value": 0.0})]),
     prepare=_prepare_masked_fill, saves_inputs=False, saves_out=False, inplace=True,
+    # Where the mask holds, the input is discarded: its gradient is 0 there, and 0 * inf = nan.
+    anomaly=AnomalyHints(branches=((0, "input"),)),
     doc="``value`` where ``mask`` is true, ``input`` elsewhere.\n\n"
         ">>> import gradwise as gw\n>>> x = gw.tensor([1.0, -2.0])\n"
         ">>> x.masked_fill(x < 0, 0.0).tolist()\n[1.0, 0.0]",

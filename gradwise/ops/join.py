@@ -4,7 +4,7 @@ Both take any number of inputs; input ``i``'s gradient is its slice of the
 incoming gradient (``g[..., offset_i:offset_i + size_i, ...]`` for ``cat``,
 ``g[..., i, ...]`` for ``stack``).  Splitting (``split``, ``chunk``, ``unbind``)
 returns several tensors, so it lives with the multi-output wrappers in
-:mod:`gradwise.autograd.multi`, built from indexing.
+:mod:`gradwise.api.multi`, built from indexing.
 """
 
 from __future__ import annotations

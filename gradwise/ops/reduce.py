@@ -6,7 +6,7 @@ false) so that broadcasting lines up.  NumPy's ``axis``/``keepdims`` spellings
 are accepted; an empty ``dim`` tuple means every dimension, as in PyTorch.
 
 ``max``/``min`` with a ``dim`` return ``(values, indices)`` and live in
-:mod:`gradwise.autograd.multi` (argmax plus ``take_along_dim``).  var, std,
+:mod:`gradwise.api.multi` (argmax plus ``take_along_dim``).  var, std,
 median and norm are in :mod:`gradwise.ops.reduce_stats`; cumulative sums and
 products in :mod:`gradwise.ops.cumulative`.
 """

@@ -2,7 +2,7 @@
 
 Split from :mod:`gradwise.ops.reduce` (same ``dim``/``keepdim`` conventions and
 helpers).  ``median(dim)`` and ``kthvalue`` return ``(values, indices)``: their
-public functions live in :mod:`gradwise.autograd.reductions_api` and use
+public functions live in :mod:`gradwise.api.reductions` and use
 ``kth_index`` (no gradient) plus ``take_along_dim``.
 """
 
@@ -23,7 +23,7 @@ from gradwise.ops.reduce import (
     expand_back,
     reduction_prepare,
 )
-from gradwise.ops.registry import Prepare, Prepared, defop
+from gradwise.ops.registry import AnomalyHints, Prepare, Prepared, defop
 
 
 def _var_prepare(op: str) -> Prepare:
@@ -111,7 +111,7 @@ MEDIAN = defop(
     "median", _median_all,
     (lambda b, g, out, x: _extreme_grad(b, g, out, x, None, False),),
     Domain(("distinct",), (((3, 4),), ((5,),))),
-    method=False, function=False,   # public median() (with and without dim): reductions_api
+    method=False, function=False,   # public median() (with and without dim): gradwise.api.reductions
     doc="Median of all elements (the lower middle value for an even count); ties share the gradient.",
 )
 
@@ -207,6 +207,8 @@ def _norm_make(rng: np.random.Generator) -> list[Sample]:
 
 NORM = defop(
     "norm", _norm, (_norm_grad,), Domain(make=_norm_make), prepare=_prepare_norm,
+    # (sum |x|^p)^(1/p) is a root: 0 at the zero vector, where its slope is infinite.
+    anomaly=AnomalyHints(sqrt_like="a norm"),
     doc="Vector p-norm over ``dim`` (all elements by default): ``p`` = 2 / 'fro' (default), 1,\n"
         "inf, -inf, 0 (count of non-zeros) or any p > 0.  The gradient of the 2-norm at the\n"
         "zero vector is 0 (a subgradient), as in PyTorch.\n\n"

@@ -38,7 +38,8 @@ class VariadicGrads:
     """Rules for an op with any number of inputs (``cat``, ``stack``).
 
     ``rules[i]`` is ``factory(i)``: a rule that knows which input it differentiates.
-    Iterating yields one representative rule (so ``differentiable`` is true).
+    Iterating yields one representative rule (so ``differentiable`` is true).  It has no
+    length: the number of inputs is the call's; :attr:`OpDef.variadic` marks such ops.
     """
 
     def __init__(self, factory: Callable[[int], Rule]) -> None:
@@ -53,9 +54,6 @@ class VariadicGrads:
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         yield self[0]
-
-    def __len__(self) -> int:
-        return 0
 
 
 class Later:
@@ -120,6 +118,76 @@ class JointGrads:
             self._value = []
 
 
+@dataclass(frozen=True)
+class AnomalyHints:
+    """Where an op's maths turns finite inputs into Inf or NaN: the facts anomaly mode reads.
+
+    :mod:`gradwise.autograd.anomaly_report` turns them into the hints of an
+    :class:`~gradwise.errors.AnomalyError`; an op declares them once, here, and a new op
+    with a pole or an overflow gets the matching hint with no other change.  The
+    default (every field empty) is an op with no known trouble spot.
+
+    Attributes:
+        pole: index of the input whose zeros make the result infinite: the log's
+            argument (``log(0) = -inf``), the divisor (``x / 0 = inf``, ``0 / 0 = nan``),
+            the argument of ``1 / x`` and ``1 / sqrt(x)``, the base of ``x ** p``
+            (infinite only for ``p < 0``, see ``power``).
+        pole_note: a sentence added to the division-by-zero hint that says why this op
+            has the pole (``rsqrt``: ``1 / sqrt(0)``); empty: the generic ``x / 0`` one.
+        numerator: true division: the input divided by ``pole``; where both are 0 the
+            result is ``0 / 0 = nan`` rather than inf, and the hint says so.
+        log: a logarithm of input ``pole``: ``-inf`` at 0 and a gradient ``1 / x`` that
+            is infinite there (the "log at zero" hint).
+        log_pole_at: a shifted logarithm, ``log(x - log_pole_at)`` (``log1p``: -1): it is
+            ``-inf`` at that input value and NaN below it.
+        nonnegative: input 0 must be >= 0: the result is NaN for a negative input
+            (``sqrt``, ``rsqrt`` and the logs have no real value there).
+        abs_bound: input 0 must lie in ``[-abs_bound, abs_bound]``: the result is NaN
+            outside (``arcsin``, ``arccos``: 1, the range of sine and cosine).
+        exp_overflow: the result grows like ``exp(x)`` in input 0, so it overflows once
+            ``x > log(largest float)``: ~88.7 in float32, ~709.8 in float64.
+        exp_overflow_abs: with ``exp_overflow``: the result grows like ``exp(|x|) / 2``
+            (``sinh``, ``cosh``), so the threshold is ``log(largest float) + log 2`` and a
+            large negative input overflows as well.
+        power: ``x ** p`` with the base at input 0 and the exponent at input 1: the pole
+            at 0 needs ``p < 0``, the overflow is ``|x| ** p``, the gradient
+            ``p x ** (p - 1)`` is infinite at 0 for ``0 < p < 1``, and a negative base is
+            NaN for a fractional ``p``.
+        sqrt_like: the op is a square root at heart (``sqrt``; the norm, a root of a sum):
+            finite at 0, where its output is 0, but with the infinite slope
+            ``1 / (2 sqrt(x))`` there.  The text names the op in that hint (``"sqrt"``,
+            ``"a norm"``); empty for every other op.
+        branches: ops that select elementwise among inputs (``where``, ``masked_fill``):
+            ``(input index, label)`` of each input that is a branch.  A discarded branch
+            still receives a zero gradient, and ``0 * inf = nan`` in its rule, so anomaly
+            mode remembers a non-finite branch to name it in the backward pass.
+    """
+
+    pole: int | None = None
+    pole_note: str = ""
+    numerator: int | None = None
+    log: bool = False
+    log_pole_at: float | None = None
+    nonnegative: bool = False
+    abs_bound: float | None = None
+    exp_overflow: bool = False
+    exp_overflow_abs: bool = False
+    power: bool = False
+    sqrt_like: str = ""
+    branches: tuple[tuple[int, str], ...] = ()
+
+    def branch_label(self, index: int) -> str:
+        """The label of the branch at input ``index`` (``KeyError`` if that input is not a branch)."""
+        for i, label in self.branches:
+            if i == index:
+                return label
+        raise KeyError(index)
+
+
+NO_HINTS = AnomalyHints()
+"""The hints of an op with no known trouble spot (the :attr:`OpDef.anomaly` default)."""
+
+
 @dataclass(frozen=True, eq=False)
 class OpDef:
     """One row of the op table.
@@ -142,6 +210,15 @@ class OpDef:
             basic indexing); it then shares input 0's version counter.
         aliases: extra public names (NumPy spellings such as ``concatenate``).
         doc: docstring of the public function.
+        fast_forward: a plain ufunc equal to ``forward`` for inputs without
+            attributes, called by the recording fast path of the binary operators
+            instead of ``forward`` (``np.add`` for ``add``, whose forward also takes
+            ``alpha``); ``None``: that path calls ``forward``.
+        anomaly: where the op's maths produces Inf or NaN (poles, overflow, domain,
+            branches), for the hints of anomaly mode; see :class:`AnomalyHints`.
+        differentiable: computed: at least one input has a gradient rule.
+        variadic: computed: ``grads`` is a :class:`VariadicGrads` (any number of
+            inputs, ``cat``, ``stack``, ``einsum``), so it has no per-input tuple.
     """
 
     name: str
@@ -157,13 +234,17 @@ class OpDef:
     view: bool = False
     aliases: tuple[str, ...] = ()
     doc: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    fast_forward: Callable[..., Any] | None = None
+    anomaly: AnomalyHints = NO_HINTS
     differentiable: bool = field(init=False, default=False)
     """True when at least one input has a gradient rule."""
+    variadic: bool = field(init=False, default=False)
+    """True when ``grads`` is a :class:`VariadicGrads` (the op takes any number of inputs)."""
 
     def __post_init__(self) -> None:
         # Precomputed once: the hot path reads a plain attribute.
         object.__setattr__(self, "differentiable", any(r is not None for r in self.grads))
+        object.__setattr__(self, "variadic", isinstance(self.grads, VariadicGrads))
 
     def __repr__(self) -> str:
         return f"OpDef({self.name!r})"

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from gradwise.autograd.random import Generator
+from gradwise.api.random import Generator
 from gradwise.autograd.tensor import Tensor
 from gradwise.data.dataset import TensorDataset
 from gradwise.data.loader import DataLoader

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from gradwise.autograd.random import Generator, default_generator
+from gradwise.api.random import Generator, default_generator
 from gradwise.autograd.tensor import Tensor
 from gradwise.errors import format_shape
 from gradwise.serialization import CheckpointError, load

@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from gradwise.api.random import Generator, default_generator
 from gradwise.autograd.grad_mode import no_grad
-from gradwise.autograd.random import Generator, default_generator
 from gradwise.autograd.tensor import Tensor
 from gradwise.data.loader import DataLoader
 from gradwise.errors import format_shape

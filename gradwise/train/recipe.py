@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gradwise import nn, optim
-from gradwise.autograd.random import Generator
+from gradwise.api.random import Generator
 from gradwise.errors import GradwiseError
 
 DATASETS = ("digits", "iris", "wine", "breast_cancer", "diabetes", "spirals", "moons", "mnist", "fashion_mnist")

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from gradwise import nn
+from gradwise.api.random import Generator, manual_seed
 from gradwise.atomic_files import write_text_atomic
-from gradwise.autograd.random import Generator, manual_seed
 from gradwise.serialization import CheckpointError
 from gradwise.train.checkpoint import read_checkpoint
 from gradwise.train.loop import Trainer

@@ -258,14 +258,3 @@ def test_sigmoid_dtypes_and_extremes():
     assert gw.sigmoid(gw.tensor(x.astype(np.float32))).dtype == gw.float32
     with np.errstate(all="raise"):                       # no warning escapes for overflowing exp(-x)
         gw.sigmoid(gw.tensor(np.array([-1e4], dtype=np.float32)))
-
-
-# ----------------------------------------------------------------------------- allocator setting
-def test_allocator_setting_can_be_turned_off(monkeypatch):
-    from gradwise import allocator
-
-    monkeypatch.setenv("GRADWISE_MALLOC_TUNING", "0")
-    assert allocator.apply_default() is False
-    monkeypatch.delenv("GRADWISE_MALLOC_TUNING")
-    applied = allocator.apply_default()
-    assert allocator.keep_freed_memory() is applied      # idempotent (and False off glibc)

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from gradwise.autograd.creation import empty
-from gradwise.autograd.random import Generator
+from gradwise.api.creation import empty
+from gradwise.api.random import Generator
 from gradwise.autograd.tensor import Tensor
 from gradwise.errors import ShapeError, format_shape
 from gradwise.nn import functional as F

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from gradwise.autograd.creation import empty
-from gradwise.autograd.random import Generator
+from gradwise.api.creation import empty
+from gradwise.api.random import Generator
 from gradwise.autograd.tensor import Tensor
 from gradwise.errors import ShapeError, format_shape
 from gradwise.nn import functional as F

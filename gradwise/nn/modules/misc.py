@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from gradwise.autograd.creation import empty
+from gradwise.api.creation import empty
+from gradwise.api.random import Generator
 from gradwise.autograd.grad_mode import no_grad
-from gradwise.autograd.random import Generator
 from gradwise.autograd.tensor import Tensor
 from gradwise.nn import functional as F
 from gradwise.nn import init

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gradwise.autograd.creation import ones, zeros
+from gradwise.api.creation import ones, zeros
 from gradwise.autograd.tensor import Tensor
 from gradwise.errors import ShapeError, format_shape
 from gradwise.nn import functional as F

@@ -18,9 +18,9 @@ import math
 from typing import Any
 
 import gradwise as _gw
-from gradwise.autograd.creation import empty, zeros
+from gradwise.api.creation import empty, zeros
+from gradwise.api.random import Generator
 from gradwise.autograd.function import apply
-from gradwise.autograd.random import Generator
 from gradwise.autograd.tensor import Tensor
 from gradwise.errors import ShapeError, format_shape
 from gradwise.nn import functional as F

@@ -1,7 +1,15 @@
-"""Bind the op table to the public API: ``gradwise.<name>`` functions, Tensor
-methods, in-place ``Tensor.<name>_`` variants and Python operators.
+"""The one binder: the op table and the composite functions become the public API.
 
-Every binding ends in :func:`gradwise.autograd.function.apply`, the single path.
+From each :class:`~gradwise.ops.registry.OpDef` it makes the ``gradwise.<name>``
+function, the ``Tensor.<name>`` method, the in-place ``Tensor.<name>_`` variant and
+the Python operators; then it adds the composite functions of :data:`COMPOSITES`
+(functions built from several ops: ``split``, ``max(dim=)``, ``conv2d``,
+``median``...), which take precedence over an op of the same name.  Every binding
+ends in :func:`gradwise.autograd.function.apply`, the single path.
+
+Static analysis does not run this: ``gradwise/api/functions.pyi`` and
+``gradwise/autograd/tensor_ops.pyi`` declare what it binds, generated from the
+same table by ``python -m gradwise.api.stubs`` (a test fails when they are stale).
 """
 
 from __future__ import annotations
@@ -10,11 +18,15 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from gradwise.api import multi, network, reductions
 from gradwise.autograd.function import apply, apply1, call, make_binary, make_unary
 from gradwise.autograd.tensor import Tensor
 from gradwise.ops.registry import REGISTRY, OpDef
 
-FUNCTIONS: dict[str, Callable[..., Any]] = {}
+# modules of composite functions: each has FUNCTIONS (name -> function) and METHODS
+# (the names also bound as Tensor methods); later entries win over earlier ones and
+# over ops of the same name
+COMPOSITES = (multi, network, reductions)
 
 
 def _unary_plain(op: OpDef) -> bool:
@@ -77,13 +89,17 @@ def _make_inplace(op: OpDef, name: str) -> Callable[..., Any]:
     return method
 
 
-def bind_all() -> None:
-    """Create the functions and attach the methods for every op in the table."""
+def bind_all() -> dict[str, Callable[..., Any]]:
+    """Attach every op's methods and operators to Tensor; return the public functions by name.
+
+    Binding twice changes nothing: a method already on Tensor is kept.
+    """
+    functions: dict[str, Callable[..., Any]] = {}
     for op in REGISTRY.values():
         fn = _make_function(op)
         if op.function:
             for name in (op.name, *op.aliases):
-                FUNCTIONS.setdefault(name, fn)
+                functions.setdefault(name, fn)
         if op.method:
             for name in (op.name, *op.aliases):
                 if name not in Tensor.__dict__:
@@ -93,6 +109,11 @@ def bind_all() -> None:
                 if name + "_" not in Tensor.__dict__:
                     setattr(Tensor, name + "_", _make_inplace(op, name + "_"))
     _bind_operators()
+    for module in COMPOSITES:
+        functions.update(module.FUNCTIONS)
+        for name in module.METHODS:
+            setattr(Tensor, name, module.FUNCTIONS[name])
+    return functions
 
 
 def _bind_operators() -> None:

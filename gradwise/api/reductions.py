@@ -4,15 +4,15 @@ Each graph node has one output, so ``median(x, dim)`` is a ``kth_index`` (no
 gradient) plus a ``take_along_dim`` of the values: the gradient reaches exactly
 the selected element, as in PyTorch.  ``median(x)`` without a dim is one op
 whose gradient is shared among ties (PyTorch's ``evenly_distribute_backward``).
-``max``/``min`` are in :mod:`gradwise.autograd.multi`.
+``max``/``min`` are in :mod:`gradwise.api.multi`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from gradwise.api.multi import ValuesIndices
 from gradwise.autograd.function import apply, call
-from gradwise.autograd.multi import ValuesIndices
 from gradwise.autograd.tensor import Tensor
 from gradwise.errors import ShapeError, format_shape
 from gradwise.ops.dims import normalize_dim
@@ -49,7 +49,7 @@ def median(input: Any, dim: Any = None, keepdim: bool = False) -> Any:
     gradient goes to the selected index.
 
     >>> import gradwise as gw
-    >>> from gradwise.autograd.reductions_api import median
+    >>> from gradwise.api.reductions import median
     >>> x = gw.tensor([[1.0, 4.0, 2.0, 3.0], [9.0, 7.0, 8.0, 6.0]])
     >>> median(x).item()
     4.0
@@ -67,7 +67,7 @@ def kthvalue(input: Any, k: int, dim: int = -1, keepdim: bool = False) -> Values
     """The ``k``-th smallest value (``k`` counts from 1) along ``dim``: ``(values, indices)``.
 
     >>> import gradwise as gw
-    >>> from gradwise.autograd.reductions_api import kthvalue
+    >>> from gradwise.api.reductions import kthvalue
     >>> kthvalue(gw.tensor([5.0, 1.0, 4.0]), 2).values.item()
     4.0
     """
@@ -79,7 +79,7 @@ def var_mean(input: Any, *args: Any, **kwargs: Any) -> tuple[Tensor, Tensor]:
     """``(var(input, ...), mean(input, ...))`` with :func:`gradwise.var`'s arguments.
 
     >>> import gradwise as gw
-    >>> from gradwise.autograd.reductions_api import var_mean
+    >>> from gradwise.api.reductions import var_mean
     >>> v, m = var_mean(gw.tensor([1.0, 2.0, 3.0]))
     >>> v.item(), m.item()
     (1.0, 2.0)
@@ -94,7 +94,7 @@ def std_mean(input: Any, *args: Any, **kwargs: Any) -> tuple[Tensor, Tensor]:
     """``(std(input, ...), mean(input, ...))`` with :func:`gradwise.std`'s arguments.
 
     >>> import gradwise as gw
-    >>> from gradwise.autograd.reductions_api import std_mean
+    >>> from gradwise.api.reductions import std_mean
     >>> s, m = std_mean(gw.tensor([1.0, 3.0]), unbiased=False)
     >>> s.item(), m.item()
     (1.0, 2.0)
@@ -105,12 +105,6 @@ def std_mean(input: Any, *args: Any, **kwargs: Any) -> tuple[Tensor, Tensor]:
     return apply(op, *inputs, **attrs), mean
 
 
+# public functions of this module; METHODS: those also bound as Tensor methods (by gradwise.api.bind)
 FUNCTIONS = {"median": median, "kthvalue": kthvalue, "var_mean": var_mean, "std_mean": std_mean}
-_METHODS = ("median", "kthvalue")
-
-
-def bind() -> dict[str, Any]:
-    """Attach ``Tensor.median``/``Tensor.kthvalue``; return the functions for the gradwise namespace."""
-    for name in _METHODS:
-        setattr(Tensor, name, FUNCTIONS[name])
-    return dict(FUNCTIONS)
+METHODS = ("median", "kthvalue")

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from gradwise.api.random import Generator, resolve
 from gradwise.autograd.function import apply
-from gradwise.autograd.random import Generator, resolve
 from gradwise.autograd.tensor import Tensor
 from gradwise.errors import IndexOutOfRangeError, ShapeError, format_shape
 from gradwise.ops.conv import CONV, CONV_TRANSPOSE
@@ -271,6 +271,8 @@ def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int =
     return per if reduction == "none" else per.sum()
 
 
+# public functions of this module (none is a Tensor method)
 FUNCTIONS = {"conv1d": conv1d, "conv2d": conv2d, "conv_transpose2d": conv_transpose2d,
              "adaptive_avg_pool2d": adaptive_avg_pool2d, "embedding": embedding, "dropout": dropout,
              "cross_entropy": cross_entropy, "nll_loss": nll_loss}
+METHODS: tuple[str, ...] = ()

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import builtins
+from typing import Any
+
 import numpy as np
+
+from gradwise.errors import DtypeError
 
 float16 = half = np.dtype(np.float16)
 float32 = float = np.dtype(np.float32)  # noqa: A001  (PyTorch's name)
@@ -30,3 +35,20 @@ def set_default_dtype(dtype: np.dtype | str | type) -> None:
     if dt.kind != "f":
         raise TypeError(f"set_default_dtype: only float dtypes are allowed, got {dt.name}")
     _DEFAULT[0] = dt
+
+
+_NAMES = {"float": "float32", "double": "float64", "half": "float16", "long": "int64",
+          "int": "int32", "short": "int16", "bool": "bool"}
+
+
+def resolve_dtype(dtype: Any) -> np.dtype:
+    """A NumPy dtype from ``gradwise.float64``, ``"float64"``, ``np.float64`` or ``float``."""
+    if isinstance(dtype, str):
+        dtype = _NAMES.get(dtype, dtype)
+    if dtype is builtins.float:   # the Python type (this module's `float` is float32)
+        return get_default_dtype()
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        raise DtypeError(f"unknown dtype {dtype!r}; use e.g. gradwise.float32, gradwise.float64, "
+                         "gradwise.int64 or gradwise.bool") from None

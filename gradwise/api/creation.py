@@ -11,48 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from gradwise.autograd import dtypes
-from gradwise.autograd.random import Generator, resolve
-from gradwise.autograd.tensor import Tensor
-from gradwise.errors import DtypeError
-
-_NAMES = {"float": "float32", "double": "float64", "half": "float16", "long": "int64",
-          "int": "int32", "short": "int16", "bool": "bool"}
-
-
-def resolve_dtype(dtype: Any) -> np.dtype:
-    """A NumPy dtype from ``gradwise.float64``, ``"float64"``, ``np.float64`` or ``float``."""
-    if isinstance(dtype, str):
-        dtype = _NAMES.get(dtype, dtype)
-    if dtype is float:
-        return dtypes.get_default_dtype()
-    try:
-        return np.dtype(dtype)
-    except TypeError:
-        raise DtypeError(f"unknown dtype {dtype!r}; use e.g. gradwise.float32, gradwise.float64, "
-                         "gradwise.int64 or gradwise.bool") from None
-
-
-def as_array(data: Any, dtype: Any = None, copy: bool = False) -> np.ndarray:
-    """The array a new tensor holds for ``data`` (see the module docstring for dtypes)."""
-    if isinstance(data, Tensor):
-        data = data.data
-    dt = None if dtype is None else resolve_dtype(dtype)
-    if isinstance(data, (np.ndarray, np.generic)):
-        arr = np.array(data, dtype=dt, copy=copy or None)
-    else:
-        try:
-            arr = np.array(data, dtype=dt)
-        except ValueError as exc:
-            raise ValueError(f"tensor(): cannot make a tensor from this data ({exc}); nested "
-                             "lists must be rectangular") from None
-        if dt is None and arr.dtype == np.float64:
-            arr = arr.astype(dtypes.get_default_dtype())
-        elif dt is None and arr.dtype.kind == "i" and arr.dtype != np.int64:
-            arr = arr.astype(np.int64)
-    if arr.dtype.kind not in "biufc":
-        raise DtypeError(f"tensor(): unsupported data of dtype {arr.dtype}; use numbers or booleans")
-    return arr
+from gradwise import dtypes
+from gradwise.api.random import Generator, resolve
+from gradwise.autograd.tensor import Tensor, as_array
+from gradwise.dtypes import resolve_dtype
 
 
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:

@@ -112,10 +112,6 @@ def _extreme(name: str, arg: str, full: str, pair: str) -> Any:
 max = _extreme("max", "argmax", "amax", "maximum")  # noqa: A001  (PyTorch's name)
 min = _extreme("min", "argmin", "amin", "minimum")  # noqa: A001
 
+# public functions of this module; METHODS: those also bound as Tensor methods (by gradwise.api.bind)
 FUNCTIONS = {"split": split, "chunk": chunk, "unbind": unbind, "max": max, "min": min}
-
-
-def bind() -> None:
-    """Attach these as Tensor methods (``t.split(...)``, ``t.max(dim=1)``...)."""
-    for name, fn in FUNCTIONS.items():
-        setattr(Tensor, name, fn)
+METHODS = tuple(FUNCTIONS)
