@@ -47,6 +47,7 @@ def worker(per_rank_batch: int, steps: int, repeats: int) -> None:
     from gradwise import nn
     from gradwise.train import Callback, Trainer
 
+    gw.set_allocator_tuning(True)   # as `gradwise train` does
     dist.init(required=True)
     world = dist.world_size()
     n = per_rank_batch * steps * world

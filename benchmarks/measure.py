@@ -46,6 +46,10 @@ def measure(workload: str, framework: str, repeats: int, min_time: float, thread
         from benchmarks.malloc import keep_freed_memory
 
         keep_freed_memory()
+    if framework == "gradwise" and malloc != "none":   # opt-in since gradwise 0.1 (as `gradwise train` does)
+        import gradwise
+
+        gradwise.set_allocator_tuning(True)
     step, check = WORKLOADS[workload](framework, threads)
     values = check()
     for _ in range(3):

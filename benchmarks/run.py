@@ -26,9 +26,10 @@ Threads: every subprocess gets OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = MKL_NUM_
 = ``--threads`` (default 1) and PyTorch additionally ``torch.set_num_threads(--threads)``,
 so every framework computes on the same number of threads.
 
-Allocator (``--malloc``): gradwise raises glibc's mmap/trim thresholds when imported
-(gradwise/allocator.py), so a training step reuses the pages of the previous one.
-``default``: gradwise as shipped, the hand-written NumPy code with the same setting (it is
+Allocator (``--malloc``): gradwise raises glibc's mmap/trim thresholds when asked to
+(``gradwise.set_allocator_tuning(True)``, gradwise/allocator.py), so a training step
+reuses the pages of the previous one; the benchmark asks, as ``gradwise train`` does.
+``default``: gradwise with the tuning on, the hand-written NumPy code with the same setting (it is
 the ceiling for a NumPy engine), PyTorch as shipped (glibc's defaults); ``all``: PyTorch
 gets the setting too; ``none``: nobody (GRADWISE_MALLOC_TUNING=0).
 """

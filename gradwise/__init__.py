@@ -14,6 +14,13 @@ from __future__ import annotations
 from gradwise.api.functions import *  # noqa: F403  (the names: gradwise/api/functions.pyi)
 
 # isort: split
+from gradwise import (  # noqa: E402  (subpackages)
+    autograd,
+    func,
+    linalg,
+    nn,
+    optim,
+)
 from gradwise.allocator import set_allocator_tuning
 from gradwise.api.creation import (
     arange,
@@ -79,18 +86,9 @@ from gradwise.errors import (
     IndexOutOfRangeError,
     ShapeError,
 )
-
-__version__ = "0.1.0"
-
-from gradwise import (  # noqa: E402  (subpackages)
-    autograd,
-    func,
-    linalg,
-    nn,
-    optim,
-)
 from gradwise.func.gradcheck import gradcheck, gradgradcheck  # noqa: E402
 from gradwise.serialization import load, save  # noqa: E402
+from gradwise.version import __version__
 
 
 def __getattr__(name: str) -> object:

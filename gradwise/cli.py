@@ -171,9 +171,11 @@ def _world(distributed: bool) -> tuple[int, int]:
 
 
 def _run(cfg: Any, out: Path, resume: Path | None, title: str, distributed: bool = False) -> int:
+    from gradwise.allocator import set_allocator_tuning
     from gradwise.train.errors import TrainingInterrupted
     from gradwise.train.runs import train_run
 
+    set_allocator_tuning(True)   # a training process: reuse freed pages between steps (gradwise/allocator.py)
     rank, world = _world(distributed)
     if rank == 0:
         batch = f", batch {cfg.batch_size}" + (f" x {world} processes" if world > 1 else "")

@@ -21,7 +21,7 @@ int32 = int = np.dtype(np.int32)  # noqa: A001
 int64 = long = np.dtype(np.int64)
 bool = np.dtype(np.bool_)  # noqa: A001
 
-_DEFAULT = [float32]
+_DEFAULT: list[np.dtype] = [float32]
 
 
 def get_default_dtype() -> np.dtype:

@@ -31,7 +31,7 @@ COMPOSITES = (multi, network, reductions)
 
 def _unary_plain(op: OpDef) -> bool:
     """One input, no attributes, not a view: eligible for the unrolled unary path."""
-    return isinstance(op.grads, tuple) and len(op.grads) == 1 and not op.view
+    return not op.variadic and len(op.grads) == 1 and not op.view
 
 
 def _make_function(op: OpDef) -> Callable[..., Any]:

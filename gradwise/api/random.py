@@ -7,6 +7,8 @@ takes ``generator=`` and otherwise uses gradwise's default generator, which
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
@@ -32,11 +34,12 @@ class Generator:
     def initial_seed(self) -> int | None:
         return self._seed
 
-    def get_state(self) -> dict:
+    def get_state(self) -> dict[str, Any]:
         """The bit generator state (a plain dict, safe to store as JSON)."""
-        return self.np.bit_generator.state
+        # NumPy's stubs say Mapping; the property returns a new dict on every read
+        return self.np.bit_generator.state  # type: ignore[return-value]
 
-    def set_state(self, state: dict) -> None:
+    def set_state(self, state: dict[str, Any]) -> None:
         self.np.bit_generator.state = state
 
 

@@ -85,6 +85,7 @@ def var_mean(input: Any, *args: Any, **kwargs: Any) -> tuple[Tensor, Tensor]:
     (1.0, 2.0)
     """
     op = REGISTRY["var"]
+    assert op.prepare is not None   # var's dim/unbiased/keepdim arguments: registered with a prepare
     inputs, attrs = op.prepare(input, *args, **kwargs)
     mean = apply(REGISTRY["mean"], *inputs, dim=attrs["dim"], keepdim=attrs["keepdim"])
     return apply(op, *inputs, **attrs), mean
@@ -100,6 +101,7 @@ def std_mean(input: Any, *args: Any, **kwargs: Any) -> tuple[Tensor, Tensor]:
     (1.0, 2.0)
     """
     op = REGISTRY["std"]
+    assert op.prepare is not None   # std's dim/unbiased/keepdim arguments: registered with a prepare
     inputs, attrs = op.prepare(input, *args, **kwargs)
     mean = apply(REGISTRY["mean"], *inputs, dim=attrs["dim"], keepdim=attrs["keepdim"])
     return apply(op, *inputs, **attrs), mean

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterable, Iterator, Sized
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -17,21 +18,26 @@ from gradwise.api.random import Generator, resolve
 from gradwise.data.checks import check_batch_size
 from gradwise.data.errors import DataError, DataTypeError
 
+_T_co = TypeVar("_T_co", covariant=True)
 
-class Sampler:
-    """Base class: subclasses define ``indices()`` (one epoch's order as an int64 array) and ``__len__``."""
+
+class Sampler(Generic[_T_co]):
+    """Base class: subclasses define ``indices()`` (one epoch's order as an int64 array) and ``__len__``.
+
+    Generic in what it yields, like PyTorch's: indices (``Sampler[int]``) or batches of them
+    (``Sampler[list[int]]``, :class:`BatchSampler`)."""
 
     def indices(self) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} must define indices() or override __iter__")
 
-    def __iter__(self) -> Iterator[int]:
+    def __iter__(self) -> Iterator[_T_co]:
         return iter(self.indices().tolist())
 
     def __len__(self) -> int:
         raise TypeError(f"{type(self).__name__} does not define __len__")
 
 
-class SequentialSampler(Sampler):
+class SequentialSampler(Sampler[int]):
     """``0, 1, ..., len(data_source) - 1`` every epoch.
 
     >>> from gradwise.data import SequentialSampler
@@ -49,7 +55,7 @@ class SequentialSampler(Sampler):
         return len(self.data_source)
 
 
-class RandomSampler(Sampler):
+class RandomSampler(Sampler[int]):
     """A fresh random permutation of ``range(len(data_source))`` each epoch.
 
     Each epoch draws exactly one permutation from ``generator`` (gradwise's default
@@ -74,7 +80,7 @@ class RandomSampler(Sampler):
         return len(self.data_source)
 
 
-class BatchSampler(Sampler):
+class BatchSampler(Sampler[list[int]]):
     """Groups the indices of ``sampler`` into lists of ``batch_size`` (the last one shorter
     unless ``drop_last``).
 

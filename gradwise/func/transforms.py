@@ -66,7 +66,7 @@ def _check_argnums(argnums: Any, name: str) -> None:
                              f"got {argnums!r}")
 
 
-def _argnums(argnums: int | Sequence[int], nargs: int, name: str) -> tuple[int, ...]:
+def _argnums(argnums: int | tuple[int, ...] | list[int], nargs: int, name: str) -> tuple[int, ...]:
     nums = (int(argnums),) if not isinstance(argnums, (tuple, list)) else tuple(int(a) for a in argnums)
     for a in nums:
         if not -nargs <= a < nargs:
@@ -269,7 +269,7 @@ def _jacobian_tree(out_def: Any, groups: Groups, blocks: list[list[Tensor]], sin
 
 # ---------------------------------------------------------------------------- transforms
 
-def _value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int], has_aux: bool,
+def _value_and_grad(f: Callable[..., Any], argnums: int | tuple[int, ...] | list[int], has_aux: bool,
                     name: str) -> Callable[..., Any]:
     _check_argnums(argnums, name)
 
@@ -292,7 +292,7 @@ def _value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int], has_aux
     return wrapper
 
 
-def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
+def value_and_grad(f: Callable[..., Any], argnums: int | tuple[int, ...] | list[int] = 0,
                    has_aux: bool = False) -> Callable[..., Any]:
     """A function returning ``(f(*args), grad)``; ``((value, aux), grad)`` with ``has_aux``.
 
@@ -308,7 +308,7 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
     return _value_and_grad(f, argnums, has_aux, "value_and_grad")
 
 
-def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
+def grad(f: Callable[..., Any], argnums: int | tuple[int, ...] | list[int] = 0,
          has_aux: bool = False) -> Callable[..., Any]:
     """The gradient of scalar-valued ``f`` with respect to argument(s) ``argnums``.
 
@@ -405,7 +405,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
     return res + (_release(aux, record),) if has_aux else res
 
 
-def _jacrev(f: Callable[..., Any], argnums: int | Sequence[int], has_aux: bool,
+def _jacrev(f: Callable[..., Any], argnums: int | tuple[int, ...] | list[int], has_aux: bool,
             name: str) -> Callable[..., Any]:
     _check_argnums(argnums, name)
 
@@ -436,7 +436,7 @@ def _jacrev(f: Callable[..., Any], argnums: int | Sequence[int], has_aux: bool,
     return wrapper
 
 
-def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
+def jacrev(f: Callable[..., Any], argnums: int | tuple[int, ...] | list[int] = 0,
            has_aux: bool = False) -> Callable[..., Any]:
     """The Jacobian by reverse mode: one vjp per output element.
 
@@ -452,7 +452,7 @@ def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
     return _jacrev(f, argnums, has_aux, "jacrev")
 
 
-def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
+def jacobian(f: Callable[..., Any], argnums: int | tuple[int, ...] | list[int] = 0,
              has_aux: bool = False) -> Callable[..., Any]:
     """The Jacobian (reverse mode, like :func:`jacrev`): shape ``output.shape + input.shape``.
 
@@ -463,7 +463,7 @@ def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
     return _jacrev(f, argnums, has_aux, "jacobian")
 
 
-def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
+def jacfwd(f: Callable[..., Any], argnums: int | tuple[int, ...] | list[int] = 0,
            has_aux: bool = False) -> Callable[..., Any]:
     """The Jacobian by forward mode: one jvp per input element.
 
@@ -510,7 +510,7 @@ def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
     return wrapper
 
 
-def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def hessian(f: Callable[..., Any], argnums: int | tuple[int, ...] | list[int] = 0) -> Callable[..., Any]:
     """The Hessian of scalar-valued ``f`` (reverse over reverse: ``jacrev(jacrev(f))``).
 
     Shape ``S + S`` for an argument of shape ``S``; for a tuple ``argnums`` a tuple of

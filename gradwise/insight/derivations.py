@@ -231,7 +231,11 @@ def _autograd(vals: dict[str, np.ndarray], n_layers: int) -> dict[str, np.ndarra
         a = (a @ weights[f"W{k}"]).sigmoid()
     E = 0.5 * ((tensor(vals["y"]) - a) ** 2).sum()
     E.backward()
-    return {k: w.grad.numpy() for k, w in weights.items()}
+    grads: dict[str, np.ndarray] = {}
+    for name, w in weights.items():
+        assert w.grad is not None   # E depends on every layer's weights
+        grads[name] = w.grad.numpy()
+    return grads
 
 
 def _compare(name: str, closed: np.ndarray, auto: np.ndarray) -> GradientComparison:

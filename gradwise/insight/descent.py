@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from gradwise.api.functions import stack
 from gradwise.autograd.tensor import Tensor
 from gradwise.insight.functions import CriticalPoint, DescentError, DescentTypeError, Objective, get_function
 from gradwise.optim import (
@@ -138,10 +139,8 @@ def as_objective(fn: str | Objective | Callable[[Tensor], Tensor], dim: int | No
         # a plain callable takes one point: evaluate the rows one by one and stack them
         if x.ndim == 1:
             return fn(x)
-        import gradwise
-
         rows = x.reshape(-1, dim)
-        return gradwise.stack([fn(rows[i]).reshape(()) for i in range(rows.shape[0])]).reshape(tuple(x.shape[:-1]))
+        return stack([fn(rows[i]).reshape(()) for i in range(rows.shape[0])]).reshape(tuple(x.shape[:-1]))
 
     name = getattr(fn, "__name__", type(fn).__name__)
     box = ((-1.0, 1.0),) * dim if domain is None else tuple((float(lo), float(hi)) for lo, hi in domain)

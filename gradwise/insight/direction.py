@@ -39,6 +39,7 @@ def _gradient(f: Callable[[Tensor], Tensor], x: Any) -> tuple[np.ndarray, float]
         raise ShapeError("directional derivative: f must return a scalar tensor, got "
                          f"{format_shape(out.shape) if isinstance(out, Tensor) else type(out).__name__}")
     out.backward()
+    assert p.grad is not None, "directional derivative: f's output does not depend on its input"
     return p.grad.numpy().copy(), float(out.item())
 
 

@@ -117,6 +117,7 @@ class Objective:
 
         x = tensor(np.asarray(point, dtype=np.float64), requires_grad=True)
         self(x).backward()
+        assert x.grad is not None   # every test function depends on all of its coordinates
         return x.grad.numpy().copy()
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -129,7 +129,8 @@ def interpolate(model: Any, loss_fn: Any, data: Any, start: Mapping[str, Any], e
         load_weights(model, a1)
         l1 = dataset_loss(model, loss_fn, data)
     dist = math.sqrt(sum(float(np.sum((np.asarray(a1[n], np.float64) - a0[n]) ** 2)) for n in a0))
-    return Interpolation(al, losses, l0, l1, tuple(labels), dist)
+    # labels is a pair (the signature); tuple() only turns a list given for it into a tuple
+    return Interpolation(al, losses, l0, l1, cast("tuple[str, str]", tuple(labels)), dist)
 
 
 def filter_normalized_direction(model: Any, generator: Generator | None = None,

@@ -231,7 +231,9 @@ def basin_map(fn: str | Objective, optimizer: str | type[Optimizer] = "sgd", lr:
         lr = suggest_lr(obj, optimizer, points=starts)
     runs = descend_many(obj, starts, optimizer, lr, steps, tol=tol, **opt_kwargs)
     idx = {m: i for i, m in enumerate(obj.minima)}
-    labels = np.array([idx[r.nearest_minimum] if r.at_minimum else -1 for r in runs])
+    # obj.minima is not empty, so every run has a nearest minimum
+    labels = np.array([idx[r.nearest_minimum] if r.at_minimum and r.nearest_minimum is not None else -1
+                       for r in runs])
     counts = np.array([(labels == i).sum() for i in range(len(obj.minima))])
     n = len(runs)
     glob = sum(int(c) for m, c in zip(obj.minima, counts) if m.is_global)

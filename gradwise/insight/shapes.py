@@ -63,8 +63,7 @@ class ShapeAudit:
     def to_text(self) -> str:
         rows = [("layer", "type", "input", "output", "parameters (shape -> gradient shape)", "count")]
         for r in self.layers:
-            params = "; ".join(f"{k} {format_shape(v)} -> "
-                               f"{format_shape(r.gradient_shapes[k]) if r.gradient_shapes[k] else 'no grad'}"
+            params = "; ".join(f"{k} {format_shape(v)} -> {_gradient_text(r.gradient_shapes[k])}"
                                for k, v in r.parameter_shapes.items())
             rows.append((r.name, r.kind, ", ".join(format_shape(s) for s in r.input_shapes),
                          format_shape(r.output_shape) if r.output_shape is not None else "-", params or "-",
@@ -79,6 +78,10 @@ class ShapeAudit:
         return "\n".join(lines)
 
     __str__ = to_text
+
+
+def _gradient_text(shape: tuple[int, ...] | None) -> str:
+    return format_shape(shape) if shape else "no grad"
 
 
 def _suggest(module: Any, inputs: tuple[tuple[int, ...], ...]) -> str:

@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-import gradwise as _gw
+from gradwise.api import creation as _creation
+from gradwise.api import functions as _ops
 from gradwise.autograd.engine import grad as _grad
 from gradwise.autograd.tensor import Tensor
 from gradwise.insight.stats import l2_norm
@@ -143,7 +144,7 @@ def gradient_through_time(rnn: RNN | LSTM | GRU, inputs: Tensor, hx: Any = None,
     if hx is None:
         batch = () if inputs.ndim == 2 else (inputs.shape[0 if rnn.batch_first else 1],)
         shape = (rnn.num_layers, *batch, rnn.hidden_size)
-        hx = tuple(_gw.zeros(*shape, dtype=inputs.dtype, requires_grad=True) for _ in range(2 if is_lstm else 1))
+        hx = tuple(_creation.zeros(*shape, dtype=inputs.dtype, requires_grad=True) for _ in range(2 if is_lstm else 1))
         hx = hx if is_lstm else hx[0]
     state = hx
     hs: list[Tensor] = []
@@ -160,7 +161,7 @@ def gradient_through_time(rnn: RNN | LSTM | GRU, inputs: Tensor, hx: Any = None,
     if not hs[-1].requires_grad:
         raise MonitorError("gradient_through_time: the states do not require grad (a given hx without "
                            "requires_grad and frozen weights); pass hx=None or an hx that requires grad")
-    top = _gw.stack(tops, 0)
+    top = _ops.stack(tops, 0)
     loss = top[-1].sum() if loss_fn is None else loss_fn(top)
     if not isinstance(loss, Tensor) or loss.ndim != 0:
         raise MonitorError(f"gradient_through_time: loss_fn must return a scalar tensor, got "

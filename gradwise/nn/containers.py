@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, cast
 
 from gradwise.errors import ShapeError, format_shape
 from gradwise.nn.module import Module
+
+
+def _children(modules: OrderedDict[str, Module | None]) -> OrderedDict[str, Module]:
+    # Module._modules allows None (add_module(name, None)); the containers fill it only through
+    # their constructors, append and __setitem__, which take modules, so every entry is a Module.
+    return cast("OrderedDict[str, Module]", modules)
 
 
 class Sequential(Module):
@@ -29,7 +35,7 @@ class Sequential(Module):
                 self.add_module(str(i), m)
 
     def forward(self, x: Any) -> Any:
-        for name, m in self._modules.items():
+        for name, m in _children(self._modules).items():
             try:
                 x = m(x)
             except ShapeError as exc:
@@ -38,7 +44,7 @@ class Sequential(Module):
                     shape = format_shape(x.shape) if hasattr(x, "shape") else type(x).__name__
                     exc.add_note(f"in Sequential layer ({name}) {type(m).__name__}, which got input of shape {shape}; "
                                  "gradwise.insight.shapes(model, example_input) lists every layer's shapes")
-                    exc._gradwise_located = True
+                    exc._gradwise_located = True  # type: ignore[attr-defined]  # marker on this instance
                 raise
         return x
 
@@ -52,7 +58,7 @@ class Sequential(Module):
         return len(self._modules)
 
     def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
+        return iter(_children(self._modules).values())
 
     def append(self, module: Module) -> Sequential:
         self.add_module(str(len(self)), module)
@@ -77,14 +83,14 @@ class ModuleList(Module):
         return self
 
     def __getitem__(self, idx: int | slice) -> Any:
-        mods = list(self._modules.values())
+        mods = list(_children(self._modules).values())
         return ModuleList(mods[idx]) if isinstance(idx, slice) else mods[idx]
 
     def __len__(self) -> int:
         return len(self._modules)
 
     def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
+        return iter(_children(self._modules).values())
 
 
 class ModuleDict(Module):
@@ -96,7 +102,7 @@ class ModuleDict(Module):
             self.add_module(k, m)
 
     def __getitem__(self, key: str) -> Module:
-        return self._modules[key]
+        return _children(self._modules)[key]
 
     def __setitem__(self, key: str, module: Module) -> None:
         self.add_module(key, module)

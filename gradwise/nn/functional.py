@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-import gradwise as _gw
+from gradwise.api import functions as _ops
 from gradwise.autograd.function import call
 from gradwise.autograd.grad_mode import no_grad
 from gradwise.autograd.tensor import Tensor
@@ -33,19 +33,19 @@ from gradwise.nn.loss_functions import (  # noqa: F401  (re-exported)
 from gradwise.ops.registry import REGISTRY
 
 # Layers whose ops live in the table (re-exported under PyTorch's functional names).
-conv1d = _gw.conv1d
-conv2d = _gw.conv2d
-conv_transpose2d = _gw.conv_transpose2d
-max_pool2d = _gw.max_pool2d
-avg_pool2d = _gw.avg_pool2d
-adaptive_avg_pool2d = _gw.adaptive_avg_pool2d
-embedding = _gw.embedding
-dropout = _gw.dropout
-pad = _gw.pad
-relu, relu6, leaky_relu, elu, selu, gelu = _gw.relu, _gw.relu6, _gw.leaky_relu, _gw.elu, _gw.selu, _gw.gelu
-silu, softplus, mish, hardtanh, softsign = _gw.silu, _gw.softplus, _gw.mish, _gw.hardtanh, _gw.softsign
-sigmoid, tanh, logsigmoid = _gw.sigmoid, _gw.tanh, _gw.logsigmoid
-softmax, log_softmax = _gw.softmax, _gw.log_softmax
+conv1d = _ops.conv1d
+conv2d = _ops.conv2d
+conv_transpose2d = _ops.conv_transpose2d
+max_pool2d = _ops.max_pool2d
+avg_pool2d = _ops.avg_pool2d
+adaptive_avg_pool2d = _ops.adaptive_avg_pool2d
+embedding = _ops.embedding
+dropout = _ops.dropout
+pad = _ops.pad
+relu, relu6, leaky_relu, elu, selu, gelu = _ops.relu, _ops.relu6, _ops.leaky_relu, _ops.elu, _ops.selu, _ops.gelu
+silu, softplus, mish, hardtanh, softsign = _ops.silu, _ops.softplus, _ops.mish, _ops.hardtanh, _ops.softsign
+sigmoid, tanh, logsigmoid = _ops.sigmoid, _ops.tanh, _ops.logsigmoid
+softmax, log_softmax = _ops.softmax, _ops.log_softmax
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

@@ -83,7 +83,8 @@ def eye_(tensor: Tensor) -> Tensor:
     """The identity matrix (2-D tensors)."""
     if tensor.ndim != 2:
         raise ValueError(f"eye_: only 2-D tensors, got shape {tensor.shape}")
-    return _fill(tensor, np.eye(*tensor.shape))
+    rows, cols = tensor.shape
+    return _fill(tensor, np.eye(rows, cols))
 
 
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Generator | None = None) -> Tensor:

@@ -13,13 +13,14 @@ from typing import Any
 
 import numpy as np
 
-import gradwise as _gw
+from gradwise.api import creation as _creation
+from gradwise.api import functions as _ops
 from gradwise.autograd.tensor import Tensor
 from gradwise.errors import ShapeError, format_shape
 
 _REDUCTIONS = ("mean", "sum", "none")
-cross_entropy = _gw.cross_entropy
-nll_loss = _gw.nll_loss
+cross_entropy = _ops.cross_entropy
+nll_loss = _ops.nll_loss
 
 
 def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
@@ -34,7 +35,7 @@ def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
 
 def _same_shape(op: str, input: Tensor, target: Any) -> Tensor:
     if not isinstance(target, Tensor):
-        target = _gw.as_tensor(np.asarray(target, dtype=input.dtype))
+        target = _creation.as_tensor(np.asarray(target, dtype=input.dtype))
     if tuple(input.shape) != tuple(target.shape):
         raise ShapeError(f"{op}: prediction of shape {format_shape(input.shape)} and target of shape "
                          f"{format_shape(target.shape)} differ; they must match (reshape or squeeze the "
@@ -98,7 +99,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Tensor 
     """BCE on logits ``x``, stable for any x: with ``l = 1 + (pos_weight - 1) y``,
     ``loss = (1 - y) x + l softplus(-x)``  (equal to ``-[pw y log s(x) + (1-y) log(1-s(x))]``)."""
     t = _same_shape("binary_cross_entropy_with_logits", input, target)
-    sp = _gw.softplus(-input)
+    sp = _ops.softplus(-input)
     if pos_weight is not None:
         loss = (1.0 - t) * input + (1.0 + (pos_weight - 1.0) * t) * sp
     else:
@@ -116,7 +117,7 @@ def kl_div(input: Tensor, target: Any, reduction: str = "mean", log_target: bool
         loss = t.exp() * (t - input)
     else:
         # 0 log 0 = 0: the term vanishes where the target is zero
-        loss = _gw.where(t > 0, t * (t.clamp(min=1e-45).log() - input), t * 0.0)
+        loss = _ops.where(t > 0, t * (t.clamp(min=1e-45).log() - input), t * 0.0)
     if reduction == "batchmean":
         return loss.sum() / input.shape[0]
     return _reduce(loss, reduction, "kl_div")
@@ -129,15 +130,15 @@ def multi_margin_loss(input: Tensor, target: Any, p: int = 1, margin: float = 1.
         raise ValueError(f"multi_margin_loss: p must be 1 or 2, got {p}")
     t = np.asarray(target.data if isinstance(target, Tensor) else target)
     n, c = input.shape
-    x_y = input.gather(1, _gw.tensor(t.reshape(-1, 1)))
+    x_y = input.gather(1, _creation.tensor(t.reshape(-1, 1)))
     h = (input - x_y + margin).clamp(min=0.0)
     if p == 2:
         h = h * h
     if weight is not None:
-        h = h * weight[_gw.tensor(t)].reshape(-1, 1)
+        h = h * weight[_creation.tensor(t)].reshape(-1, 1)
     mask = np.ones((n, c), dtype=input.dtype)
     mask[np.arange(n), t] = 0
-    return _reduce((h * _gw.tensor(mask)).sum(dim=1) / c, reduction, "multi_margin_loss")
+    return _reduce((h * _creation.tensor(mask)).sum(dim=1) / c, reduction, "multi_margin_loss")
 
 
 def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Any, margin: float = 0.0,
@@ -146,8 +147,8 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Any, margin: f
     t = np.asarray(target.data if isinstance(target, Tensor) else target)
     dot = (input1 * input2).sum(dim=-1)
     cos = dot / ((input1 * input1).sum(dim=-1) * (input2 * input2).sum(dim=-1) + 1e-12).sqrt()
-    pos = _gw.tensor(t == 1)
-    loss = _gw.where(pos, 1.0 - cos, (cos - margin).clamp(min=0.0))
+    pos = _creation.tensor(t == 1)
+    loss = _ops.where(pos, 1.0 - cos, (cos - margin).clamp(min=0.0))
     return _reduce(loss, reduction, "cosine_embedding_loss")
 
 

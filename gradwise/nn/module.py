@@ -58,7 +58,16 @@ class Module:
     ['fc.weight', 'fc.bias']
     """
 
+    # Set in __init__ through self.__dict__ (bypassing __setattr__); declared here for type
+    # checkers only -- no class-level values, so instances own every one of them.
     training: bool
+    _parameters: OrderedDict[str, Parameter | None]
+    _buffers: OrderedDict[str, Tensor | None]
+    _non_persistent: set[str]
+    _modules: OrderedDict[str, Module | None]
+    _forward_hooks: dict[int, Callable[..., Any]]
+    _forward_pre_hooks: dict[int, Callable[..., Any]]
+    _backward_hooks: dict[int, Callable[..., Any]]
 
     def __init__(self) -> None:
         d = self.__dict__

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from gradwise.api.functions import cat
 from gradwise.autograd.tensor import Tensor
 from gradwise.errors import GradwiseError
 
@@ -16,9 +17,10 @@ class NonFiniteGradientError(GradwiseError, RuntimeError):
     """clip_grad_norm_ found a NaN or infinite total norm with error_if_nonfinite=True."""
 
 
-def _with_grads(parameters: Any) -> list[Tensor]:
+def _grads(parameters: Any) -> list[Tensor]:
+    """The ``.grad`` tensors of the parameters that have one (updated in place by the callers)."""
     ps = [parameters] if isinstance(parameters, Tensor) else list(parameters)
-    return [p for p in ps if p.grad is not None]
+    return [p.grad for p in ps if p.grad is not None]
 
 
 def clip_grad_norm_(parameters: Any, max_norm: float, norm_type: float = 2.0,
@@ -31,14 +33,14 @@ def clip_grad_norm_(parameters: Any, max_norm: float, norm_type: float = 2.0,
     >>> gw.nn.utils.clip_grad_norm_([w], 1.0).item(), [round(v, 4) for v in w.grad.tolist()]
     (5.0, [0.6, 0.8])
     """
-    ps = _with_grads(parameters)
-    if not ps:
+    grads = _grads(parameters)
+    if not grads:
         return Tensor(0.0)
     norm_type = float(norm_type)
     if math.isinf(norm_type):
-        total = max(float(np.abs(p.grad.data).max()) for p in ps)
+        total = max(float(np.abs(g.data).max()) for g in grads)
     else:
-        total = float(sum(float(np.sum(np.abs(p.grad.data.astype(np.float64)) ** norm_type)) for p in ps)
+        total = float(sum(float(np.sum(np.abs(g.data.astype(np.float64)) ** norm_type)) for g in grads)
                       ** (1.0 / norm_type))
     if error_if_nonfinite and not math.isfinite(total):
         raise NonFiniteGradientError(f"clip_grad_norm_: the total norm of the gradients is {total}; a NaN or "
@@ -46,22 +48,20 @@ def clip_grad_norm_(parameters: Any, max_norm: float, norm_type: float = 2.0,
                                      "error_if_nonfinite=False")
     coef = max_norm / (total + 1e-6)
     if coef < 1:
-        for p in ps:
-            p.grad.data = p.grad.data * p.grad.dtype.type(coef)
+        for g in grads:
+            g.data = g.data * g.dtype.type(coef)
     return Tensor(total)
 
 
 def clip_grad_value_(parameters: Any, clip_value: float) -> None:
     """Clamp every gradient element into ``[-clip_value, clip_value]``."""
-    for p in _with_grads(parameters):
-        p.grad.data = np.clip(p.grad.data, -clip_value, clip_value)
+    for g in _grads(parameters):
+        g.data = np.clip(g.data, -clip_value, clip_value)
 
 
 def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
     """All parameters flattened and concatenated (a differentiable view of the values)."""
-    import gradwise as gw
-
-    return gw.cat([p.reshape(-1) for p in parameters])
+    return cat([p.reshape(-1) for p in parameters])
 
 
 def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:

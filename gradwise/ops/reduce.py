@@ -334,7 +334,3 @@ LOG_SOFTMAX = defop(
         ">>> import gradwise as gw\n>>> gw.tensor([[1000.0, 0.0]]).log_softmax(dim=1).tolist()\n"
         "[[0.0, -1000.0]]",
 )
-
-
-# var, std, median, norm: registered on import (gradwise.ops imports this module first).
-from gradwise.ops import reduce_stats  # noqa: E402,F401

@@ -272,10 +272,3 @@ def defop(
     if not isinstance(grads, VariadicGrads):
         grads = tuple(grads)
     return register(OpDef(name, forward, grads, domain, **kwargs))
-
-
-def all_ops() -> list[OpDef]:
-    """Every registered op, in declaration order (imports every op family first)."""
-    import gradwise.ops  # noqa: F401  (registers the families)
-
-    return list(REGISTRY.values())

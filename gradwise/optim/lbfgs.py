@@ -241,6 +241,10 @@ class LBFGS(Optimizer):
                 d = -flat_grad
                 old_dirs, old_stps, ro, h_diag = [], [], [], 1.0
             else:
+                # n_iter > 1: an earlier iteration of this step, or state.update at the end of an
+                # earlier step, set the direction, step and history
+                assert d is not None and t is not None and h_diag is not None
+                assert old_dirs is not None and old_stps is not None and ro is not None
                 y = flat_grad - prev_flat_grad
                 s = d * t
                 ys = float(y @ s)

@@ -201,7 +201,7 @@ def apply_weight_decay(data: np.ndarray, g: np.ndarray, lr: float, wd: float,
 
 def params_of(params: Iterable[Any]) -> list[Tensor]:
     """All parameters of an iterable of tensors or groups."""
-    out = []
+    out: list[Tensor] = []
     for p in params:
         out.extend(p["params"] if isinstance(p, dict) else [p])
     return out

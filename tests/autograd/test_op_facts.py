@@ -17,8 +17,9 @@ import pytest
 import gradwise as gw
 from gradwise.autograd.function import apply
 from gradwise.errors import AnomalyError
+from gradwise.ops import all_ops
 from gradwise.ops.domain import binary, unary
-from gradwise.ops.registry import NO_HINTS, REGISTRY, AnomalyHints, OpDef, VariadicGrads, all_ops, defop
+from gradwise.ops.registry import NO_HINTS, REGISTRY, AnomalyHints, OpDef, VariadicGrads, defop
 
 OPS = all_ops()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import gradwise as _gw
+from gradwise.api import functions as _ops
 from gradwise.autograd.tensor import Tensor
 from gradwise.nn.module import Module
 
@@ -15,15 +15,15 @@ def _simple(name: str, fn: Any, doc: str) -> type[Module]:
     return type(name, (Module,), {"forward": forward, "__doc__": doc, "__module__": __name__})
 
 
-ReLU = _simple("ReLU", _gw.relu, "``max(x, 0)`` elementwise.")
-ReLU6 = _simple("ReLU6", _gw.relu6, "``min(max(x, 0), 6)`` elementwise.")
-Sigmoid = _simple("Sigmoid", _gw.sigmoid, "``1 / (1 + exp(-x))`` elementwise.")
-Tanh = _simple("Tanh", _gw.tanh, "``tanh(x)`` elementwise.")
-LogSigmoid = _simple("LogSigmoid", _gw.logsigmoid, "``log(sigmoid(x))`` elementwise.")
-SiLU = _simple("SiLU", _gw.silu, "``x * sigmoid(x)`` elementwise.")
-Mish = _simple("Mish", _gw.mish, "``x * tanh(softplus(x))`` elementwise.")
-SELU = _simple("SELU", _gw.selu, "Scaled ELU with the self-normalising constants.")
-Softsign = _simple("Softsign", _gw.softsign, "``x / (1 + |x|)`` elementwise.")
+ReLU = _simple("ReLU", _ops.relu, "``max(x, 0)`` elementwise.")
+ReLU6 = _simple("ReLU6", _ops.relu6, "``min(max(x, 0), 6)`` elementwise.")
+Sigmoid = _simple("Sigmoid", _ops.sigmoid, "``1 / (1 + exp(-x))`` elementwise.")
+Tanh = _simple("Tanh", _ops.tanh, "``tanh(x)`` elementwise.")
+LogSigmoid = _simple("LogSigmoid", _ops.logsigmoid, "``log(sigmoid(x))`` elementwise.")
+SiLU = _simple("SiLU", _ops.silu, "``x * sigmoid(x)`` elementwise.")
+Mish = _simple("Mish", _ops.mish, "``x * tanh(softplus(x))`` elementwise.")
+SELU = _simple("SELU", _ops.selu, "Scaled ELU with the self-normalising constants.")
+Softsign = _simple("Softsign", _ops.softsign, "``x / (1 + |x|)`` elementwise.")
 
 
 class LeakyReLU(Module):
@@ -34,7 +34,7 @@ class LeakyReLU(Module):
         self.negative_slope = negative_slope
 
     def forward(self, x: Tensor) -> Tensor:
-        return _gw.leaky_relu(x, self.negative_slope)
+        return _ops.leaky_relu(x, self.negative_slope)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
@@ -48,7 +48,7 @@ class ELU(Module):
         self.alpha = alpha
 
     def forward(self, x: Tensor) -> Tensor:
-        return _gw.elu(x, self.alpha)
+        return _ops.elu(x, self.alpha)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}"
@@ -62,7 +62,7 @@ class GELU(Module):
         self.approximate = approximate
 
     def forward(self, x: Tensor) -> Tensor:
-        return _gw.gelu(x, approximate=self.approximate)
+        return _ops.gelu(x, approximate=self.approximate)
 
     def extra_repr(self) -> str:
         return f"approximate={self.approximate!r}"
@@ -76,7 +76,7 @@ class Softplus(Module):
         self.beta, self.threshold = beta, threshold
 
     def forward(self, x: Tensor) -> Tensor:
-        return _gw.softplus(x, self.beta, self.threshold)
+        return _ops.softplus(x, self.beta, self.threshold)
 
     def extra_repr(self) -> str:
         return f"beta={self.beta}, threshold={self.threshold}"
@@ -90,7 +90,7 @@ class Hardtanh(Module):
         self.min_val, self.max_val = min_val, max_val
 
     def forward(self, x: Tensor) -> Tensor:
-        return _gw.hardtanh(x, self.min_val, self.max_val)
+        return _ops.hardtanh(x, self.min_val, self.max_val)
 
     def extra_repr(self) -> str:
         return f"min_val={self.min_val}, max_val={self.max_val}"

@@ -14,6 +14,11 @@ from gradwise.nn.parameter import Parameter
 
 class _BatchNorm(Module):
     _dims: tuple[int, ...] = (2, 3)
+    # buffers, registered in __init__ (None without track_running_stats; num_batches_tracked
+    # exists only with it); annotations only, no class values
+    running_mean: Tensor | None
+    running_var: Tensor | None
+    num_batches_tracked: Tensor
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
                  track_running_stats: bool = True, dtype: Any = None) -> None:

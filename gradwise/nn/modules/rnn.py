@@ -15,9 +15,10 @@ Equations (PyTorch's), per time step t and layer:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
-import gradwise as _gw
+from gradwise.api import functions as _ops
 from gradwise.api.creation import empty, zeros
 from gradwise.api.random import Generator
 from gradwise.autograd.function import apply
@@ -32,6 +33,9 @@ from gradwise.ops.recurrent import LSTM_LAYER
 
 class _RNNBase(Module):
     _gates = 1
+    # One time step, defined by each subclass (RNN and GRU carry h, LSTM carries (h, c)):
+    # _cell(projected_input, state, w_hh, b_hh) -> new state.  Annotation only: no class value.
+    _cell: Callable[..., Any]
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
@@ -48,7 +52,8 @@ class _RNNBase(Module):
         g = self._gates * hidden_size
         for k in range(num_layers):
             n_in = input_size if k == 0 else hidden_size
-            names = [(f"weight_ih_l{k}", (g, n_in)), (f"weight_hh_l{k}", (g, hidden_size))]
+            names: list[tuple[str, tuple[int, ...]]] = [(f"weight_ih_l{k}", (g, n_in)),
+                                                        (f"weight_hh_l{k}", (g, hidden_size))]
             if bias:
                 names += [(f"bias_ih_l{k}", (g,)), (f"bias_hh_l{k}", (g,))]
             for name, shape in names:
@@ -100,7 +105,7 @@ class _RNNBase(Module):
                 state = self._cell(proj[t], state, w_hh, b_hh)
                 outs.append(state[0] if isinstance(state, tuple) else state)
             finals.append(state)
-            x = _gw.stack(outs, 0)
+            x = _ops.stack(outs, 0)
             if self.dropout and self.training and k < self.num_layers - 1:
                 x = F.dropout(x, self.dropout)
         return x, finals
@@ -127,12 +132,14 @@ class RNN(_RNNBase):
     ((4, 7, 5), (2, 4, 5))
     """
 
+    _act: Callable[[Tensor], Tensor]   # set in __init__ through self.__dict__ (tanh or relu)
+
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
                  bidirectional: bool = False, dtype: Any = None, generator: Generator | None = None) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity={nonlinearity!r} is not valid; use 'tanh' or 'relu'")
-        self.__dict__["_act"] = _gw.tanh if nonlinearity == "tanh" else _gw.relu
+        self.__dict__["_act"] = _ops.tanh if nonlinearity == "tanh" else _ops.relu
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          dtype, generator)
         self.nonlinearity = nonlinearity
@@ -144,7 +151,7 @@ class RNN(_RNNBase):
         x, unbatched, _ = self._prepare(input, hx)
         h0 = self._initial(hx, x.shape[1], x.dtype, unbatched)
         out, finals = self._run(x, [h0[k] for k in range(self.num_layers)])
-        h_n = _gw.stack(finals, 0)
+        h_n = _ops.stack(finals, 0)
         return self._finish(out, unbatched), (h_n.squeeze(1) if unbatched else h_n)
 
 
@@ -168,7 +175,7 @@ class LSTM(_RNNBase):
         # One step as a composite of table ops (the reference the fused recurrence is tested against).
         h, c = state
         gates = px + F.linear(h, w_hh, b_hh)
-        i, f, g, o = _gw.chunk(gates, 4, -1)
+        i, f, g, o = _ops.chunk(gates, 4, -1)
         c = f.sigmoid() * c + i.sigmoid() * g.tanh()
         return o.sigmoid() * c.tanh(), c
 
@@ -195,8 +202,8 @@ class LSTM(_RNNBase):
         h0 = self._initial(None if hx is None else hx[0], x.shape[1], x.dtype, unbatched)
         c0 = self._initial(None if hx is None else hx[1], x.shape[1], x.dtype, unbatched)
         out, hs, cs = self._run_fused(x, h0, c0)
-        h_n = _gw.stack(hs, 0)
-        c_n = _gw.stack(cs, 0)
+        h_n = _ops.stack(hs, 0)
+        c_n = _ops.stack(cs, 0)
         if unbatched:
             h_n, c_n = h_n.squeeze(1), c_n.squeeze(1)
         return self._finish(out, unbatched), (h_n, c_n)
@@ -209,8 +216,8 @@ class GRU(_RNNBase):
 
     def _cell(self, px: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Tensor:
         ph = F.linear(h, w_hh, b_hh)
-        xr, xz, xn = _gw.chunk(px, 3, -1)
-        hr, hz, hn = _gw.chunk(ph, 3, -1)
+        xr, xz, xn = _ops.chunk(px, 3, -1)
+        hr, hz, hn = _ops.chunk(ph, 3, -1)
         r = (xr + hr).sigmoid()
         z = (xz + hz).sigmoid()
         n = (xn + r * hn).tanh()
@@ -220,5 +227,5 @@ class GRU(_RNNBase):
         x, unbatched, _ = self._prepare(input, hx)
         h0 = self._initial(hx, x.shape[1], x.dtype, unbatched)
         out, finals = self._run(x, [h0[k] for k in range(self.num_layers)])
-        h_n = _gw.stack(finals, 0)
+        h_n = _ops.stack(finals, 0)
         return self._finish(out, unbatched), (h_n.squeeze(1) if unbatched else h_n)

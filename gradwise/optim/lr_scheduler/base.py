@@ -137,7 +137,7 @@ def _track_optimizer_steps(optimizer: Optimizer) -> None:
     if getattr(inner, "_tracked_for_lr_scheduler", False):
         return
     if getattr(inner, "__self__", None) is optimizer:  # the class's method: keep its function
-        optimizer.step = _RecordingStep(optimizer, inner.__func__, True)  # type: ignore[attr-defined, method-assign]
+        optimizer.step = _RecordingStep(optimizer, inner.__func__, True)  # type: ignore[attr-defined]
     else:  # already replaced on the instance by the user: wrap whatever callable is there
         optimizer.step = _RecordingStep(optimizer, inner, False)  # type: ignore[method-assign]
 

@@ -20,7 +20,7 @@ from gradwise.optim.lr_scheduler.plateau import ReduceLROnPlateau
 from gradwise.optim.optimizer import Optimizer
 
 
-def _check_parts(who: str, schedulers: Sequence[Any], optimizer: Optimizer) -> list[LRScheduler]:
+def _check_parts(who: str, schedulers: Sequence[Any], optimizer: Optimizer | None) -> list[LRScheduler]:
     parts = list(schedulers)
     if not parts:
         raise SchedulerError(f"{who}: expects at least one scheduler, got none")
@@ -41,6 +41,7 @@ class _Composite(LRScheduler):
     """State of a composition: its own counters plus the state of each part, in order."""
 
     _not_saved = ("_schedulers",)
+    _schedulers: list[LRScheduler]   # set by each subclass's __init__ (annotation only)
 
     def state_dict(self) -> dict[str, Any]:
         """Own state plus ``'_schedulers'``: the list of the parts' state dicts."""
@@ -143,8 +144,9 @@ class ChainedScheduler(_Composite):
             optimizer = seq[0].optimizer
         if optimizer is not None:
             check_optimizer(who, optimizer)
-        self._schedulers = _check_parts(who, seq, optimizer)  # type: ignore[arg-type]
-        self.optimizer = optimizer
+        self._schedulers = _check_parts(who, seq, optimizer)
+        # _check_parts raised unless every part drives `optimizer`, so this is that optimizer (not None)
+        self.optimizer = self._schedulers[0].optimizer
         self._last_lr = group_values(self._schedulers[-1].optimizer, "lr")
 
     def step(self) -> None:  # type: ignore[override]

@@ -223,8 +223,9 @@ class OneCycleLR(LRScheduler):
         # Each phase: (last step, lr key at its start, at its end, momentum key at its start, at its end);
         # the keys name entries of the parameter group.
         rise = float(pct_start * self.total_steps) - 1
+        # each phase: [last step, lr key at its start, lr key at its end, momentum keys likewise]
         if three_phase:
-            self._schedule_phases = [
+            self._schedule_phases: list[list[Any]] = [
                 [rise, "initial_lr", "max_lr", "max_momentum", "base_momentum"],
                 [float(2 * pct_start * self.total_steps) - 2, "max_lr", "initial_lr", "base_momentum",
                  "max_momentum"],
