@@ -18,6 +18,10 @@ class GradwiseError(Exception):
 class ShapeError(GradwiseError, ValueError):
     """Operands whose shapes do not fit the op; the message names both shapes."""
 
+    # Set on an instance (never on the class, so read it with getattr(exc, name, False)) once
+    # nn.Sequential has noted which layer raised it: an outer Sequential adds no second note.
+    _gradwise_located: bool
+
 
 class DimError(GradwiseError, IndexError, ValueError):
     """A ``dim`` argument outside ``[-ndim, ndim)`` or repeated."""

@@ -161,10 +161,11 @@ def generate() -> dict[Path, str]:
     sys.path.insert(0, str(ROOT))
     import gradwise  # noqa: F401  (binds everything)
     from gradwise.api import bind
-    from gradwise.api.functions import FUNCTIONS
     from gradwise.autograd import tensor_methods
     from gradwise.autograd.tensor import Tensor
     from gradwise.ops.registry import REGISTRY
+
+    FUNCTIONS = bind.bind_all()   # the live table (binding again changes nothing already bound)
 
     # -------------------------------------------------------------- functions.pyi
     fn_lines = []

@@ -21,7 +21,7 @@ from typing import Any
 from gradwise.api import multi, network, reductions
 from gradwise.autograd.function import apply, apply1, call, make_binary, make_unary
 from gradwise.autograd.tensor import Tensor
-from gradwise.ops.registry import REGISTRY, OpDef
+from gradwise.ops.registry import REGISTRY, OpDef, VariadicGrads
 
 # modules of composite functions: each has FUNCTIONS (name -> function) and METHODS
 # (the names also bound as Tensor methods); later entries win over earlier ones and
@@ -31,36 +31,42 @@ COMPOSITES = (multi, network, reductions)
 
 def _unary_plain(op: OpDef) -> bool:
     """One input, no attributes, not a view: eligible for the unrolled unary path."""
-    return not op.variadic and len(op.grads) == 1 and not op.view
+    return not isinstance(op.grads, VariadicGrads) and len(op.grads) == 1 and not op.view
 
 
 def _make_function(op: OpDef) -> Callable[..., Any]:
     prepare = op.prepare
+    fn: Callable[..., Tensor]
     if prepare is None and _unary_plain(op):
         fast = make_unary(op)
 
-        def fn(input: Any) -> Tensor:  # noqa: A002
+        def fn_unary(input: Any) -> Tensor:  # noqa: A002
             if isinstance(input, Tensor):
                 return fast(input)
             return apply(op, input)
+        fn = fn_unary
         sig = inspect.Signature([inspect.Parameter("input", inspect.Parameter.POSITIONAL_ONLY)])
     elif prepare is None:
-        def fn(*inputs: Any) -> Tensor:
+        def fn_inputs(*inputs: Any) -> Tensor:
             return apply(op, *inputs)
-        n = len(op.grads)  # (variadic ops always have a prepare)
+        fn = fn_inputs
+        grads = op.grads
+        assert not isinstance(grads, VariadicGrads)  # variadic ops always have a prepare
+        n = len(grads)
         params = [inspect.Parameter("input" if n == 1 else f"input{i}" if i else "input",
                                     inspect.Parameter.POSITIONAL_ONLY) for i in range(n)]
         if n == 2:
             params[1] = inspect.Parameter("other", inspect.Parameter.POSITIONAL_ONLY)
         sig = inspect.Signature(params)
     else:
-        def fn(*args: Any, **kwargs: Any) -> Tensor:
+        def fn_prepared(*args: Any, **kwargs: Any) -> Tensor:
             inputs, attrs = prepare(*args, **kwargs)
             return apply(op, *inputs, **attrs)
+        fn = fn_prepared
         sig = inspect.signature(prepare)
     fn.__name__ = fn.__qualname__ = op.name
     fn.__doc__ = op.doc
-    fn.__signature__ = sig  # type: ignore[attr-defined]
+    fn.__signature__ = sig  # type: ignore[union-attr]  # read by inspect; not declared on function types
     fn.__module__ = "gradwise"
     return fn
 
@@ -156,12 +162,15 @@ def _bind_operators() -> None:
     for dunder, name in {"__rand__": "bitwise_and", "__ror__": "bitwise_or",
                          "__rxor__": "bitwise_xor"}.items():
         setattr(Tensor, dunder, _reflected(R[name]))
-    Tensor.__invert__ = lambda self: apply(R["bitwise_not"], self)
+    # set with setattr: these replace methods the class declares (type checkers forbid assigning to one)
+    more: dict[str, Callable[..., Any]] = {"__invert__": lambda self: apply(R["bitwise_not"], self)}
     if "abs" in R:
-        Tensor.__abs__ = lambda self: apply(R["abs"], self)
+        more["__abs__"] = lambda self: apply(R["abs"], self)
     if "getitem" in R:
         getitem = R["getitem"]
-        Tensor.__getitem__ = lambda self, key: call(getitem, self, key)
+        more["__getitem__"] = lambda self, key: call(getitem, self, key)
+    for dunder, method in more.items():
+        setattr(Tensor, dunder, method)
 
 
 def _binary(op: OpDef) -> Callable[..., Any]:

@@ -75,6 +75,16 @@ def kthvalue(input: Any, k: int, dim: int = -1, keepdim: bool = False) -> Values
     return _select(x, int(k) - 1, dim, keepdim, False, "kthvalue")
 
 
+def _with_mean(name: str, input: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Tensor, Tensor]:
+    """``(<name>(input, ...), mean(input, ...))``: the op ``name`` (var or std) and the mean over
+    the same dims, both recorded (each has its own gradient)."""
+    op = REGISTRY[name]
+    assert op.prepare is not None   # var/std take dim/unbiased/keepdim: registered with a prepare
+    inputs, attrs = op.prepare(input, *args, **kwargs)
+    mean = apply(REGISTRY["mean"], *inputs, dim=attrs["dim"], keepdim=attrs["keepdim"])
+    return apply(op, *inputs, **attrs), mean
+
+
 def var_mean(input: Any, *args: Any, **kwargs: Any) -> tuple[Tensor, Tensor]:
     """``(var(input, ...), mean(input, ...))`` with :func:`gradwise.var`'s arguments.
 
@@ -84,11 +94,7 @@ def var_mean(input: Any, *args: Any, **kwargs: Any) -> tuple[Tensor, Tensor]:
     >>> v.item(), m.item()
     (1.0, 2.0)
     """
-    op = REGISTRY["var"]
-    assert op.prepare is not None   # var's dim/unbiased/keepdim arguments: registered with a prepare
-    inputs, attrs = op.prepare(input, *args, **kwargs)
-    mean = apply(REGISTRY["mean"], *inputs, dim=attrs["dim"], keepdim=attrs["keepdim"])
-    return apply(op, *inputs, **attrs), mean
+    return _with_mean("var", input, args, kwargs)
 
 
 def std_mean(input: Any, *args: Any, **kwargs: Any) -> tuple[Tensor, Tensor]:
@@ -100,11 +106,7 @@ def std_mean(input: Any, *args: Any, **kwargs: Any) -> tuple[Tensor, Tensor]:
     >>> s.item(), m.item()
     (1.0, 2.0)
     """
-    op = REGISTRY["std"]
-    assert op.prepare is not None   # std's dim/unbiased/keepdim arguments: registered with a prepare
-    inputs, attrs = op.prepare(input, *args, **kwargs)
-    mean = apply(REGISTRY["mean"], *inputs, dim=attrs["dim"], keepdim=attrs["keepdim"])
-    return apply(op, *inputs, **attrs), mean
+    return _with_mean("std", input, args, kwargs)
 
 
 # public functions of this module; METHODS: those also bound as Tensor methods (by gradwise.api.bind)

@@ -276,17 +276,22 @@ def _is_parameter(a: Any) -> bool:
     return any(c.__name__ == "Parameter" for c in type(a).__mro__)  # nn sits above autograd: no import
 
 
-def _inputs(op: Any, args: tuple[Any, ...], attrs: dict[str, Any]) -> list[tuple[InputReport, Any]]:
-    out = []
+# An input of the op in forward anomaly mode: its report, its statistics (the report's, never
+# None here) and its value.
+_Input = tuple[InputReport, ValueStats, Any]
+
+
+def _inputs(op: Any, args: tuple[Any, ...], attrs: dict[str, Any]) -> list[_Input]:
+    out: list[_Input] = []
     for i, a in enumerate(args):
         s = value_stats(a.data if isinstance(a, Tensor) else a)
         if s is not None:
-            out.append((InputReport(i, f"input {i}", s, _origin(a)), a))
+            out.append((InputReport(i, f"input {i}", s, _origin(a)), s, a))
     for k, v in attrs.items():
         if isinstance(v, (float, np.floating)):  # scalar attributes (masked_fill's value, clamp's bounds)
             s = value_stats(v)
             if s is not None:
-                out.append((InputReport(-1, k, s, "a constant passed to the op"), v))  # -1: an attribute
+                out.append((InputReport(-1, k, s, "a constant passed to the op"), s, v))  # -1: an attribute
     return out
 
 
@@ -294,33 +299,34 @@ def _forward_anomaly(op: Any, args: tuple[Any, ...], attrs: dict[str, Any], out:
                      node: Node | None) -> None:
     """Raise for a non-finite output, unless it is Inf carried over from data that may hold it."""
     ins = _inputs(op, args, attrs)
-    reports = tuple(r for r, _ in ins)
+    reports = tuple(r for r, _, _ in ins)
     out_stats = value_stats(out)
     assert out_stats is not None
-    bad = [(r, a) for r, a in ins if not r.stats.finite]
-    nan_in = [(r, a) for r, a in bad if r.stats.nan]
+    bad = [(r, s, a) for r, s, a in ins if not s.finite]
+    nan_in = [(r, s, a) for r, s, a in bad if s.nan]
+    culprit: _Input | None
     if not bad or (out_stats.nan and not nan_in):
         kind, culprit = "produced", None
     elif nan_in:
         kind, culprit = "input", nan_in[0]
     else:
-        leaves = [(r, a) for r, a in bad if _is_trainable_leaf(a)]  # Inf in a parameter is never intended
+        leaves = [(r, s, a) for r, s, a in bad if _is_trainable_leaf(a)]  # Inf in a parameter is never intended
         if not leaves:
             return  # Inf carried over from data or a constant (a mask, a bound): legitimate
         kind, culprit = "input", leaves[0]
     loc = node.trace.location if node is not None else _user_location(sys._getframe())
     hints: list[Hint] = []
-    tensors = [a for _, a in ins if isinstance(a, Tensor)]
-    if kind == "produced":
+    tensors = [a for _, _, a in ins if isinstance(a, Tensor)]
+    if culprit is None:  # kind == "produced"
         summary = (f"anomaly in the forward pass: '{op.name}' produced {_what(out_stats)} "
                    f"({_count(out_stats)}) from {'finite inputs' if not bad else 'inputs without NaN'}")
         _produced_hints(hints, op, "forward", reports, out_stats)
         if bad and out_stats.nan:
             _add(hints, inf_arithmetic_hint(reports))
     else:
-        r, a = culprit
+        r, r_stats, a = culprit
         summary = (f"anomaly in the forward pass: {r.name} of '{op.name}' already contained "
-                   f"{_what(r.stats)} ({_count(r.stats)}) when it flowed into '{op.name}'")
+                   f"{_what(r_stats)} ({_count(r_stats)}) when it flowed into '{op.name}'")
         if not _is_parameter(a):
             hints.append(input_hint(r, op.name))
     div = _diverged(tensors, direct=kind == "input")

@@ -177,7 +177,7 @@ def _walk(pending: _Pending, heap: _Heap, leaf_grads: _LeafGrads, b: Any, retain
             for box, version, _ in checks:
                 if box[0] != version:
                     node.check_versions()  # raises with the full message
-        grads = node.op.grads
+        grads: Any = node.op.grads  # grads[i] is a rule wherever edges[i] is not None
         if create_graph:
             inputs, out = _unpack(node)  # Tensors wired to the graph: the rules are recorded
         else:
@@ -281,8 +281,10 @@ def _node_extras(node: Node, g: Any, create_graph: bool) -> Any:
 
 def _unpack(node: Node) -> tuple[tuple[Any, ...], Any]:
     """Saved arrays as Tensors wired to the graph, so the rules are recorded."""
+    saved = node.saved
+    assert saved is not None  # the walk has raised freed_error for a freed node
     inputs = []
-    for e, a in zip(node.edges, node.saved):
+    for e, a in zip(node.edges, saved):
         if type(e) is Node:
             t = Tensor._make(a)
             t.grad_fn = e

@@ -126,7 +126,7 @@ def make_unary(op: OpDef) -> Callable[[Tensor], Tensor]:
                 if box is None:
                     box = x._version = [0]
                 checks = ((box, box[0], 0),)
-                saved = (xd,)
+                saved: tuple[Any, ...] = (xd,)
             else:
                 saved = (None,)
             if saves_out:

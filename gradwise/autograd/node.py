@@ -53,7 +53,7 @@ class Node:
                  checks: tuple[tuple[list[int], int, int], ...] | None) -> None:
         self.op = op
         self.edges = edges
-        self.saved = saved
+        self.saved: tuple[Any, ...] | None = saved
         self.out = out
         self.attrs = attrs
         self.meta = meta
@@ -109,6 +109,8 @@ class Node:
 
     def check_versions(self) -> None:
         """Raise if a saved array was modified in place after this node recorded it."""
+        if self.checks is None:  # nothing saved can be modified in place
+            return
         for box, version, index in self.checks:
             if box[0] != version:
                 what = "its output" if index < 0 else f"input {index}"

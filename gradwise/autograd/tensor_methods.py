@@ -140,6 +140,7 @@ def copy_(self: Tensor, src: Any) -> Tensor:
 
 def setitem(self: Tensor, key: Any, value: Any) -> None:
     op = REGISTRY["index_put"]
+    assert op.prepare is not None  # index_put is declared with a prepare (ops/indexing.py)
     inputs, attrs = op.prepare(self, value, key)
     self._inplace(op, *inputs[1:], **attrs)
 

@@ -1,10 +1,14 @@
-"""Subcommands of the ``gradwise`` command, each module exposing ``register(subparsers)``,
-and the argument types they share with :mod:`gradwise.cli`."""
+"""Subcommands of the ``gradwise`` command, each module exposing ``register(subparsers)`` and
+listed in :data:`gradwise.commands.registry.COMMAND_MODULES`, and what they share with
+:mod:`gradwise.cli`: the argument types and the exit statuses."""
 
 from __future__ import annotations
 
 import argparse
 import math
+
+# exit statuses: a bad option or value (one line on stderr); Ctrl-C
+EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
 
 
 def positive_int(text: str) -> int:

@@ -66,7 +66,7 @@ def _out(text: str) -> Path:
 
 
 def _optimizer(text: str, option: str) -> str:
-    from gradwise.insight.descent import OPTIMIZERS
+    from gradwise.optim.registry import OPTIMIZERS
 
     name = text.strip().lower()
     if name not in OPTIMIZERS:

@@ -36,13 +36,16 @@ def _figure_path(text: str) -> Path:
 
 
 def _common(parser: argparse.ArgumentParser, model: str, optimizer: bool = True) -> None:
-    from gradwise.train.recipe import ACTIVATIONS, DATASETS, OPTIMIZERS
+    from gradwise.data.registry import dataset_names
+    from gradwise.nn.registry import activation_names
+    from gradwise.optim.registry import optimizer_names
 
-    parser.add_argument("--dataset", choices=DATASETS, default="digits", help="data set (default digits)")
+    parser.add_argument("--dataset", choices=dataset_names(), default="digits", help="data set (default digits)")
     parser.add_argument("--model", default=model, help=f"'linear' or 'mlp:' + hidden sizes (default {model})")
-    parser.add_argument("--activation", choices=tuple(ACTIVATIONS), default="relu")
+    parser.add_argument("--activation", choices=activation_names(), default="relu")
     if optimizer:
-        parser.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="optimizer (default sgd)")
+        parser.add_argument("--optimizer", choices=optimizer_names(trainable=True), default="sgd",
+                            help="optimizer (default sgd)")
         parser.add_argument("--momentum", type=float, default=0.9, help="for momentum/nesterov (default 0.9)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split, the weights and the shuffling")
     parser.add_argument("--data-root", default="data", help="folder with MNIST IDX files (mnist, fashion_mnist)")
@@ -114,7 +117,7 @@ def register(subparsers: Any) -> None:
 def _task(args: argparse.Namespace, **extra: Any) -> tuple[Any, Any, Any]:
     """``(config, task, model)`` for the options (the model built with the seed, as ``gradwise train`` does)."""
     from gradwise.api.random import Generator
-    from gradwise.train.recipe import RunConfig, build_model, load_task
+    from gradwise.runs.recipe import RunConfig, build_model, load_task
 
     cfg = RunConfig(dataset=args.dataset, model=args.model, activation=args.activation, seed=args.seed,
                     data_root=args.data_root, progress=False, **extra).validate()
@@ -133,7 +136,7 @@ def _lr_find(args: argparse.Namespace) -> int:
     from gradwise.api.random import Generator
     from gradwise.data import DataLoader, TensorDataset
     from gradwise.insight.lr_finder import lr_find
-    from gradwise.train.recipe import build_optimizer
+    from gradwise.runs.recipe import build_optimizer
     from gradwise.viz.descent_plots import plot_lr_finder
     from gradwise.viz.figure_files import save
 
@@ -158,12 +161,13 @@ def _lr_find(args: argparse.Namespace) -> int:
 def _batch_modes(args: argparse.Namespace) -> int:
     from gradwise.api.random import Generator
     from gradwise.insight.batch_modes import compare_batch_modes
+    from gradwise.train.batches import MODES
     from gradwise.viz.descent_plots import plot_batch_modes
     from gradwise.viz.figure_files import save
 
     out = _figure_path(args.out)
     cfg, task, model = _task(args)
-    rates = {m: args.lr for m in ("full", "sgd", "minibatch")} if args.lr is not None else \
+    rates = {m: args.lr for m in MODES} if args.lr is not None else \
         {"full": args.lr_full, "sgd": args.lr_sgd, "minibatch": args.lr_minibatch}
     if args.variance_batches < 2:
         raise CommandError(f"--variance-batches: must be at least 2, got {args.variance_batches}")
@@ -184,10 +188,10 @@ class _Run:
 
     def __init__(self, run_dir: str) -> None:
         from gradwise.insight.weights import snapshot
+        from gradwise.runs.folders import build_run
+        from gradwise.runs.recipe import RunConfig
         from gradwise.serialization import CheckpointError
         from gradwise.train.checkpoint import read_checkpoint
-        from gradwise.train.recipe import RunConfig
-        from gradwise.train.runs import build_run
 
         self.dir = Path(run_dir)
         config = self.dir / "config.json"
@@ -306,6 +310,6 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _steps(run: _Run) -> int:
-    from gradwise.train.recipe import steps_per_epoch
+    from gradwise.runs.recipe import steps_per_epoch
 
     return steps_per_epoch(run.cfg, len(run.task.y_train))

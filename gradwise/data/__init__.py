@@ -9,7 +9,9 @@
 * synthetic sets (NumPy only, seeded by a :class:`gradwise.Generator`):
   :func:`spirals`, :func:`moons`, :func:`circles`, :func:`xor`, :func:`blobs`,
   :func:`linear_regression`, :func:`polynomial_regression`;
-* preprocessing: :func:`standardize`, :func:`one_hot`, :func:`train_test_split`.
+* preprocessing: :func:`standardize`, :func:`one_hot`, :func:`train_test_split`;
+* the dataset registry (the names a run trains on, ``gradwise train --dataset``):
+  :func:`load_dataset`, :func:`dataset_names`, :func:`register_dataset`.
 """
 
 from gradwise.data.bundled import Bundle, breast_cancer, diabetes, digits, iris, wine
@@ -27,15 +29,17 @@ from gradwise.data.idx import read_idx
 from gradwise.data.loader import DataLoader
 from gradwise.data.mnist import FASHION_MNIST_CLASSES, fashion_mnist, mnist
 from gradwise.data.preprocess import one_hot, standardize, train_test_split
+from gradwise.data.registry import DatasetEntry, dataset_names, load_dataset, register_dataset
 from gradwise.data.sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 from gradwise.data.synthetic import blobs, circles, moons, spirals, xor
 from gradwise.data.synthetic_regression import LinearData, PolynomialData, linear_regression, polynomial_regression
 
 __all__ = [
     "FASHION_MNIST_CLASSES", "BatchSampler", "Bundle", "ChecksumError", "ConcatDataset", "DataError",
-    "DataLoader", "DataTypeError", "Dataset", "DatasetNotFoundError", "DownloadError", "IDXFormatError",
-    "LinearData", "PolynomialData", "RandomSampler", "Sampler", "SequentialSampler", "Subset", "TensorDataset",
-    "blobs", "breast_cancer", "circles", "default_collate", "diabetes", "digits", "fashion_mnist", "iris",
-    "linear_regression", "mnist", "moons", "one_hot", "polynomial_regression", "random_split", "read_idx",
-    "spirals", "standardize", "train_test_split", "wine", "xor",
+    "DataLoader", "DataTypeError", "Dataset", "DatasetEntry", "DatasetNotFoundError", "DownloadError",
+    "IDXFormatError", "LinearData", "PolynomialData", "RandomSampler", "Sampler", "SequentialSampler", "Subset",
+    "TensorDataset", "blobs", "breast_cancer", "circles", "dataset_names", "default_collate", "diabetes", "digits",
+    "fashion_mnist", "iris", "linear_regression", "load_dataset", "mnist", "moons", "one_hot",
+    "polynomial_regression", "random_split", "read_idx", "register_dataset", "spirals", "standardize",
+    "train_test_split", "wine", "xor",
 ]

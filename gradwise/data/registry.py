@@ -81,7 +81,7 @@ def load_dataset(name: str, *, seed: int = 0, root: str = "data", download: bool
 def _bundled(reader: Callable[..., Bundle]) -> Callable[[int, str, bool], Task]:
     def load(seed: int, root: str, download: bool) -> Task:
         b = reader(seed=seed, standardize=True)
-        out = b.num_classes if b.task == "classification" else b.y_train.shape[1]
+        out = b.num_classes if b.task == "classification" and b.num_classes is not None else b.y_train.shape[1]
         return Task(b.x_train, b.y_train, b.x_test, b.y_test, b.x_train.shape[1], out, b.task)
     return load
 

@@ -2,8 +2,9 @@
 
 Launch one process per replica with ``mpiexec -n R python train.py`` (or
 ``mpiexec -n R gradwise train ... --distributed``); in the script, pass
-``distributed=True`` to :func:`gradwise.train.fit` / :class:`~gradwise.train.Trainer`,
-or build the pieces yourself:
+``strategy=gradwise.distributed.data_parallel()`` to :func:`gradwise.train.fit` /
+:class:`~gradwise.train.Trainer` (or ``distributed=True``, which this package provides once
+imported), or build the pieces yourself:
 
 * the process group: :func:`init`, :func:`rank`, :func:`world_size`, :func:`is_main`,
   :func:`barrier`, :func:`allreduce`, :func:`broadcast`, :func:`abort`,
@@ -44,10 +45,14 @@ from gradwise.distributed.comm import (
     world_size,
 )
 from gradwise.distributed.sampler import DistributedSampler, ShardSampler
+from gradwise.distributed.training import DataParallel, data_parallel
+from gradwise.train.strategy import register_data_parallel
+
+register_data_parallel(data_parallel)     # what fit(distributed=True) trains with
 
 __all__ = [
-    "DEFAULT_BUCKET_SIZE_MB", "INSTALL_HINT", "DistributedError", "DistributedSampler", "MPIUnavailableError",
-    "ShardSampler", "abort", "abort_on_error", "allreduce", "allreduce_gradients", "backend", "barrier",
-    "broadcast", "broadcast_parameters", "init", "is_initialized", "is_main", "launcher_world", "plan_buckets",
-    "rank", "world_size",
+    "DEFAULT_BUCKET_SIZE_MB", "INSTALL_HINT", "DataParallel", "DistributedError", "DistributedSampler",
+    "MPIUnavailableError", "ShardSampler", "abort", "abort_on_error", "allreduce", "allreduce_gradients", "backend",
+    "barrier", "broadcast", "broadcast_parameters", "data_parallel", "init", "is_initialized", "is_main",
+    "launcher_world", "plan_buckets", "rank", "world_size",
 ]

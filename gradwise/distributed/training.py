@@ -1,4 +1,4 @@
-"""What the fit loop does differently with ``fit(..., distributed=True)``: data parallelism.
+"""The data-parallel strategy of the fit loop: ``fit(..., strategy=data_parallel())``.
 
 Every rank holds a full replica of the model and trains on its own share of each
 batch; after each backward the gradients are averaged, so every replica takes the
@@ -13,8 +13,10 @@ mini-batch and stochastic mode every rank has the same ``k_r`` (the sampler pads
 so this is the plain average; in full-batch mode the shards may differ by one
 sample, and the weights make the gradient that of the whole training set.
 
-The Trainer uses one :class:`DataParallel` object; this module imports the train and
-data layers, the train layer reaches it only through a deferred import.
+A :class:`DataParallel` object is a :class:`gradwise.train.Strategy`: the Trainer calls it at
+each point where the replicas must agree.  This module imports the train and data layers; the
+train layer never imports it (``gradwise.distributed`` registers :func:`data_parallel` as the
+strategy of the older ``fit(distributed=True)`` when it is imported).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from gradwise.distributed.comm import DistributedError, _world, abort, init
 from gradwise.distributed.sampler import DistributedSampler, ShardSampler
 from gradwise.train.batches import make_loader
 from gradwise.train.errors import TrainingError
+from gradwise.train.strategy import SingleProcess, Strategy
 
 
 def _allgather_bytes(data: bytes) -> list[bytes]:
@@ -106,8 +109,21 @@ def _state_seed(generator: Generator | None) -> int:
     return zlib.crc32(json.dumps(state, sort_keys=True, default=str).encode()) & 0x7FFFFFFF
 
 
+def data_parallel(bucket_size_mb: float = DEFAULT_BUCKET_SIZE_MB) -> Strategy:
+    """The strategy for ``fit(..., strategy=...)`` in this process: :class:`DataParallel` under
+    ``mpiexec -n R`` with ``R > 1``, else :class:`~gradwise.train.SingleProcess` (a world of one
+    trains exactly as a plain run does).
+
+    >>> type(data_parallel()).__name__      # no mpiexec here
+    'SingleProcess'
+    """
+    replicas = DataParallel(bucket_size_mb)
+    return replicas if replicas.world_size > 1 else SingleProcess()
+
+
 class DataParallel:
-    """The distributed side of a :class:`~gradwise.train.Trainer` built with ``distributed=True``."""
+    """The data-parallel :class:`~gradwise.train.Strategy` of a :class:`~gradwise.train.Trainer`
+    (see :func:`data_parallel`)."""
 
     def __init__(self, bucket_size_mb: float = DEFAULT_BUCKET_SIZE_MB) -> None:
         init()

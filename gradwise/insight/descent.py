@@ -25,43 +25,14 @@ import numpy as np
 from gradwise.api.functions import stack
 from gradwise.autograd.tensor import Tensor
 from gradwise.insight.functions import CriticalPoint, DescentError, DescentTypeError, Objective, get_function
-from gradwise.optim import (
-    LBFGS,
-    SGD,
-    Adadelta,
-    Adagrad,
-    Adam,
-    Adamax,
-    AdamW,
-    Lion,
-    NAdam,
-    Optimizer,
-    RAdam,
-    RMSprop,
-    Rprop,
-)
+from gradwise.optim import LBFGS, Optimizer
+from gradwise.optim.registry import OPTIMIZERS as _REGISTRY
+from gradwise.optim.registry import is_coordinatewise
 
-# Optimizers by name: the class and the options the name implies (the caller's options win).
+# Optimizers by name, as the optimizer registry (gradwise/optim/registry.py) lists them: the class
+# and the options the name implies (the caller's options win).
 OPTIMIZERS: dict[str, tuple[type[Optimizer], dict[str, Any]]] = {
-    "sgd": (SGD, {}),
-    "momentum": (SGD, {"momentum": 0.9}),
-    "nesterov": (SGD, {"momentum": 0.9, "nesterov": True}),
-    "rmsprop": (RMSprop, {}),
-    "adagrad": (Adagrad, {}),
-    "adadelta": (Adadelta, {}),
-    "adam": (Adam, {}),
-    "adamw": (AdamW, {}),
-    "adamax": (Adamax, {}),
-    "nadam": (NAdam, {}),
-    "radam": (RAdam, {}),
-    "rprop": (Rprop, {}),
-    "lion": (Lion, {}),
-    "lbfgs": (LBFGS, {}),
-}
-
-# These update each coordinate from its own gradient and state only, so a batch of starts in
-# one parameter moves exactly like the starts one by one.
-_COORDINATEWISE = (SGD, Adam, Adamax, NAdam, RAdam, RMSprop, Adagrad, Adadelta, Rprop, Lion)
+    name: (entry.cls, dict(entry.implied)) for name, entry in _REGISTRY.items()}
 
 # A run has diverged once its position leaves a box this many times the domain's size, or a
 # loss or gradient stops being finite; the rest of its record is NaN.
@@ -282,7 +253,9 @@ def descend_many(fn: str | Objective | Callable[[Tensor], Tensor], starts: Any,
     arr = _starts(obj, arr, "descend_many")
     _check(steps, tol, "descend_many")
     name, cls, options = resolve_optimizer(optimizer, {"lr": lr, **opt_kwargs})
-    if issubclass(cls, _COORDINATEWISE):
+    if is_coordinatewise(cls):
+        # each coordinate moves on its own gradient and state: a batch of starts in one parameter
+        # moves exactly like the starts one by one
         chunks = [_run(obj, arr, cls, options, steps)]
     else:
         chunks = [_run(obj, arr[i:i + 1], cls, options, steps) for i in range(arr.shape[0])]

@@ -33,7 +33,6 @@ from gradwise.autograd.tensor import Tensor
 from gradwise.insight.report import GradientReport, LayerVerdict
 from gradwise.insight.ring import Ring
 from gradwise.insight.stats import (
-    ACTIVATIONS,
     LAYER_FIELDS,
     PARAM_FIELDS,
     activation_stats,
@@ -55,6 +54,7 @@ from gradwise.insight.verdicts import (
     worst,
 )
 from gradwise.nn.module import Module
+from gradwise.nn.registry import activation_of
 from gradwise.train.callbacks import Callback
 
 _NAN5 = (math.nan,) * 5
@@ -116,6 +116,12 @@ class _Layer:
         self.rings = {pname: Ring(window, PARAM_FIELDS) for pname, _ in params}
         self.ring = Ring(window, LAYER_FIELDS)
         self.activation: str | None = None
+
+
+def _is_activation(module: Module) -> bool:
+    """Whether ``module`` is an elementwise activation (by its class in the activation registry)."""
+    entry = activation_of(module)
+    return entry is not None and entry.elementwise
 
 
 def _first_tensor(out: Any) -> Tensor | None:
@@ -197,7 +203,7 @@ class GradientMonitor(Callback):
             seen.update(id(p) for _, p in own)
             if own:
                 self._layers[mname or type(m).__name__] = _Layer(mname or type(m).__name__, m, own, window)
-            elif type(m).__name__ in ACTIVATIONS:
+            elif _is_activation(m):
                 self._activations.append(m)
         if not self._layers:
             raise MonitorError(f"GradientMonitor: {type(model).__name__} has no parameters that require grad; "

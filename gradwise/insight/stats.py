@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from gradwise.nn.registry import activation_of
+
 # The fields recorded per parameter per sampled step, in ring-buffer column order.
 # ``raw_grad_norm`` is read right after backward (before any clipping); the other
 # gradient figures describe the gradient the optimizer applied when the step was
@@ -25,14 +27,11 @@ PARAM_FIELDS = ("raw_grad_norm", "grad_norm", "grad_mean_abs", "grad_max_abs", "
 LAYER_FIELDS = ("output_mean", "output_std", "activation_mean", "activation_std",
                 "dead_fraction", "saturated_fraction")
 
-# Activation families.  "relu": exact zeros for negative input, so a unit that is zero
-# for every sample of a batch passes no gradient at all (dead).  "sigmoid"/"tanh": flat
-# tails where the derivative is nearly zero (saturated).  "clip": exact bounds with zero
-# derivative outside them.
-RELU_FAMILY = ("ReLU", "ReLU6")
-SATURATING = {"Sigmoid": "sigmoid", "Tanh": "tanh", "Softsign": "tanh", "Hardtanh": "clip", "ReLU6": "clip"}
-ACTIVATIONS = frozenset(("ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Mish", "Softplus",
-                         "Sigmoid", "Tanh", "Softsign", "Hardtanh", "LogSigmoid"))
+# Which modules are activations, and their families, come from the activation registry
+# (gradwise/nn/registry.py), looked up by class.  Dead units: exact zeros for negative input
+# (ReLU), so a unit that is zero for every sample of a batch passes no gradient at all.
+# Saturation "sigmoid"/"tanh": flat tails where the derivative is nearly zero; "clip": exact
+# bounds with zero derivative outside them.
 
 
 def as_float64(a: Any) -> np.ndarray:
@@ -115,16 +114,11 @@ def activation_stats(module: Any, y: np.ndarray, margin: float,
     """``(mean, std, dead fraction, saturated fraction)`` of an activation module's output;
     the fractions are NaN where they do not apply (no dead units for a sigmoid, no
     saturation for a ReLU, no dead-unit count on batches under ``dead_min_samples``)."""
-    kind = type(module).__name__
+    entry = activation_of(module)
     mean, std = output_stats(y)
     batch = y.shape[0] if y.ndim >= 2 else 1
-    dead = dead_fraction(y) if kind in RELU_FAMILY and batch >= dead_min_samples else math.nan
+    dead = dead_fraction(y) if entry is not None and entry.dead_units and batch >= dead_min_samples else math.nan
     sat = math.nan
-    if kind in SATURATING:
-        family = SATURATING[kind]
-        if kind == "ReLU6":
-            bounds = (-math.inf, 6.0)
-        else:
-            bounds = (float(getattr(module, "min_val", -1.0)), float(getattr(module, "max_val", 1.0)))
-        sat = saturated_fraction(y, family, margin, bounds)
+    if entry is not None and entry.saturation is not None:
+        sat = saturated_fraction(y, entry.saturation, margin, entry.clip_bounds(module))
     return mean, std, dead, sat

@@ -44,7 +44,7 @@ class Sequential(Module):
                     shape = format_shape(x.shape) if hasattr(x, "shape") else type(x).__name__
                     exc.add_note(f"in Sequential layer ({name}) {type(m).__name__}, which got input of shape {shape}; "
                                  "gradwise.insight.shapes(model, example_input) lists every layer's shapes")
-                    exc._gradwise_located = True  # type: ignore[attr-defined]  # marker on this instance
+                    exc._gradwise_located = True  # marker on this instance
                 raise
         return x
 

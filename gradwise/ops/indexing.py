@@ -155,7 +155,7 @@ INDEX_PUT = defop(
 
 def _along(index: np.ndarray, dim: int) -> tuple[Any, ...]:
     # Full index tuple for "position index[...] along dim, same position elsewhere".
-    grids = list(np.indices(index.shape, sparse=True))
+    grids: list[np.ndarray] = list(np.indices(index.shape, sparse=True))
     grids[dim] = index
     return tuple(grids)
 
@@ -248,7 +248,8 @@ def _prepare_index_select(input: Any, dim: int, index: Any) -> Prepared:
 
 def _index_add(base: Any, src: Any, dim: int, index: np.ndarray) -> Any:
     r = np.array(base, copy=True)
-    np.add.at(r, (slice(None),) * dim + (index,), src)
+    # NumPy's stubs type ufunc.at's indices as an integer array only; a tuple index is valid.
+    np.add.at(r, (slice(None),) * dim + (index,), src)  # type: ignore[arg-type]
     return r
 
 

@@ -194,6 +194,7 @@ MAX_POOL2D = defop(
 
 def _scatter_samples(rng: np.random.Generator) -> list[Sample]:
     out = []
+    assert MAX_POOL2D.domain is not None  # declared with a Domain above
     for sample in MAX_POOL2D.domain.samples(rng):
         x, a = sample.args[0], sample.attrs
         pooled = _max_pool(x, **a)
@@ -211,7 +212,7 @@ MAX_POOL2D_SCATTER = defop(
 )
 
 
-def _avg_divisor(in_hw: tuple[int, int], kernel: Any, stride: Any, pad: Any, out_hw: Any,
+def _avg_divisor(in_hw: tuple[int, ...], kernel: Any, stride: Any, pad: Any, out_hw: Any,
                  count_include_pad: bool, divisor_override: Any) -> np.ndarray:
     # PyTorch: the window is clipped to the padded input for count_include_pad, else to the input.
     if divisor_override:

@@ -201,7 +201,7 @@ def _lstm_layer_grads(b: Any, g: Any, out: Any, *inputs: Any) -> tuple[Any, ...]
 def _samples(rng: np.random.Generator) -> list[Sample]:
     out = []
     for t_len, n, n_in, hd, bias in ((3, 2, 3, 2, True), (2, 1, 2, 3, False)):
-        args = [rng.standard_normal((t_len, n, n_in)), 0.5 * rng.standard_normal((n, hd)),
+        args: list[np.ndarray | None] = [rng.standard_normal((t_len, n, n_in)), 0.5 * rng.standard_normal((n, hd)),
                 0.5 * rng.standard_normal((n, hd)), 0.5 * rng.standard_normal((4 * hd, n_in)),
                 0.5 * rng.standard_normal((4 * hd, hd))]
         args += [0.5 * rng.standard_normal(4 * hd), 0.5 * rng.standard_normal(4 * hd)] if bias else [None, None]

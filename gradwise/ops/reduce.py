@@ -87,7 +87,9 @@ def _count(x: Any, dim: tuple[int, ...] | None) -> int:
 
 def _sum(x: Any, dim: tuple[int, ...] | None = None, keepdim: bool = False, dtype: Any = None) -> Any:
     if dtype is None and type(x) is np.ndarray and x.dtype.kind in "fc":
-        return np.add.reduce(x, axis=dim, keepdims=keepdim)   # np.sum minus its Python wrapper
+        # np.sum minus its Python wrapper.  NumPy's overloads of ufunc.reduce only take a literal
+        # keepdims (True or False), not a bool variable.
+        return np.add.reduce(x, axis=dim, keepdims=keepdim)  # type: ignore[call-overload]
     return np.sum(x, axis=dim, keepdims=keepdim, dtype=dtype)
 
 

@@ -22,7 +22,7 @@ broadcast shape of the op and the node reduces it to the input's shape.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,7 +52,7 @@ class VariadicGrads:
             rule = self._cache[i] = self._factory(i)
         return rule
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Rule]:
         yield self[0]
 
 
@@ -264,7 +264,7 @@ def register(op: OpDef) -> OpDef:
 def defop(
     name: str,
     forward: Callable[..., Any],
-    grads: tuple[Rule | None, ...],
+    grads: tuple[Rule | None, ...] | VariadicGrads,
     domain: Domain | None,
     **kwargs: Any,
 ) -> OpDef:

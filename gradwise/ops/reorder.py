@@ -8,7 +8,7 @@ replicate, circular), diagonal's writes the diagonal into zeros.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -99,7 +99,9 @@ TILE = defop(
     doc="Like repeat; fewer repeats than dimensions are padded with ones on the left.",
 )
 
-_PAD_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+_PAD_MODES: dict[str, Literal["constant", "reflect", "edge", "wrap"]] = {
+    "constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+"""Public (PyTorch) pad mode -> ``np.pad`` mode."""
 
 
 def _prepare_pad(input: Any, pad: Any, mode: str = "constant", value: float | None = None) -> Prepared:
@@ -143,7 +145,8 @@ def _unpad(g: Any, widths: tuple[tuple[int, int], ...], mode: str) -> Any:
         shape = list(g.shape)
         shape[d] = n
         r = np.zeros(shape, dtype=g.dtype)
-        np.add.at(r, (slice(None),) * d + (src,), g)
+        # NumPy's stubs type ufunc.at's indices as an integer array only; a tuple index is valid.
+        np.add.at(r, (slice(None),) * d + (src,), g)  # type: ignore[arg-type]
         g = r
     return g
 

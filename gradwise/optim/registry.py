@@ -46,8 +46,10 @@ class OptimizerEntry:
     caller's options win); ``settings``: the run settings it takes besides ``lr`` (from
     :data:`SETTINGS`; ``momentum`` only where the name is about momentum); ``trainable``:
     whether the training loop (``fit``, ``gradwise train``) can drive it, with ``reason``
-    when not; ``factory``: ``(params, lr, **options) -> Optimizer`` when the class's own
-    constructor is not the way to build it.
+    when not; ``coordinatewise``: each coordinate's update reads only its own gradient and
+    state (the descent tools then run many starts as rows of one parameter); ``factory``:
+    ``(params, lr, **options) -> Optimizer`` when the class's own constructor is not the way to
+    build it.
     """
 
     name: str
@@ -57,6 +59,7 @@ class OptimizerEntry:
     settings: tuple[str, ...] = ("weight_decay",)
     trainable: bool = True
     reason: str = ""
+    coordinatewise: bool = True
     factory: Callable[..., Optimizer] | None = None
 
     def __post_init__(self) -> None:
@@ -77,7 +80,7 @@ class OptimizerEntry:
 
     def build(self, params: Any, lr: float, **settings: Any) -> Optimizer:
         """The optimizer over ``params`` with learning rate ``lr`` and ``settings``."""
-        make = self.factory or self.cls
+        make: Callable[..., Optimizer] = self.factory or self.cls
         return make(params, lr=lr, **self.options(**settings))
 
 
@@ -105,6 +108,16 @@ def optimizer_names(trainable: bool | None = None) -> tuple[str, ...]:
     return tuple(n for n, e in OPTIMIZERS.items() if trainable is None or e.trainable == trainable)
 
 
+def is_coordinatewise(cls: type[Optimizer]) -> bool:
+    """Whether ``cls`` (or the nearest registered class it derives from) updates each coordinate
+    on its own; False for a class the registry does not know."""
+    for klass in cls.__mro__:
+        entries = [e for e in OPTIMIZERS.values() if e.cls is klass]
+        if entries:
+            return all(e.coordinatewise for e in entries)
+    return False
+
+
 _MOMENTUM = ("momentum", "weight_decay")
 for _entry in (
     OptimizerEntry("sgd", SGD, "plain stochastic gradient descent"),
@@ -124,7 +137,7 @@ for _entry in (
                    settings=()),
     OptimizerEntry("lion", Lion, "Lion: sign of an interpolated momentum"),
     OptimizerEntry("lbfgs", LBFGS, "L-BFGS with an optional strong-Wolfe line search", settings=(),
-                   trainable=False,
+                   trainable=False, coordinatewise=False,
                    reason="its step(closure) re-evaluates the loss several times per step; the training loop "
                           "runs one forward and backward per batch and calls step() without a closure"),
 ):

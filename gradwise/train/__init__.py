@@ -1,4 +1,5 @@
-"""``gradwise.train``: the fit loop (full-batch, stochastic, mini-batch), metrics, callbacks, checkpoints."""
+"""``gradwise.train``: the fit loop (full-batch, stochastic, mini-batch), metrics, callbacks, checkpoints,
+and the strategy object that says how many processes train together."""
 
 from gradwise.train.batches import MODES, make_loader
 from gradwise.train.callbacks import (
@@ -33,3 +34,4 @@ from gradwise.train.metrics import (
     top_k_accuracy,
 )
 from gradwise.train.progress import ProgressBar
+from gradwise.train.strategy import SingleProcess, Strategy

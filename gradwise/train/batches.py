@@ -14,7 +14,9 @@ from gradwise.data.dataset import TensorDataset
 from gradwise.data.loader import DataLoader
 from gradwise.train.errors import TrainingError
 
-MODES = ("full", "sgd", "minibatch")
+# The descent modes, the one list of them: each name with how often it updates (``gradwise train --mode``).
+MODE_UPDATES: dict[str, str] = {"full": "one update per epoch", "sgd": "one per sample", "minibatch": "one per batch"}
+MODES: tuple[str, ...] = tuple(MODE_UPDATES)
 
 
 def _as_tensor(x: Any) -> Tensor:

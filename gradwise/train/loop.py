@@ -32,7 +32,7 @@ from gradwise.data.loader import DataLoader
 from gradwise.errors import format_shape
 from gradwise.nn.utils import clip_grad_norm_
 from gradwise.serialization import save
-from gradwise.train.batches import MODES, global_grad_norm, make_loader, split_batch
+from gradwise.train.batches import MODES, global_grad_norm, split_batch
 from gradwise.train.callbacks import Callback, CSVLogger, LRSchedulerCallback, ModelCheckpoint, TensorBoardLogger
 from gradwise.train.checkpoint import (
     FORMAT,
@@ -47,8 +47,9 @@ from gradwise.train.history import History
 from gradwise.train.interrupts import SigintLatch
 from gradwise.train.metrics import Metric, get_metric
 from gradwise.train.progress import ProgressBar
+from gradwise.train.strategy import Strategy, resolve_strategy
 
-# callbacks that write to the terminal or to files: under fit(distributed=True) only rank 0 runs them
+# callbacks that write to the terminal or to files: with several processes only the main one runs them
 # (a callback of your own opts in with a class attribute ``main_process_only = True``)
 _WRITERS = (ProgressBar, CSVLogger, TensorBoardLogger)
 
@@ -63,14 +64,16 @@ class Trainer:
     norm exceeds it; ``checkpoint_dir`` receives ``interrupted.ckpt`` when a run is stopped by
     Ctrl-C or an exception, from which ``fit(resume=...)`` continues exactly.
 
-    ``distributed=True`` trains data-parallel over MPI (launch with ``mpiexec -n R``; see
-    ``docs/distributed.md``): rank 0's initial parameters are copied to every rank, each rank
-    loads batches of ``batch_size`` from its own shard (a global batch of ``R * batch_size``),
-    gradients are averaged after every backward (so callbacks, clipping and the step see the
-    global gradient), losses and metrics are summed over ranks (every rank's History is the
-    global one), BatchNorm statistics stay local, and only rank 0 prints, logs and writes
-    checkpoints.  An exception on any rank aborts the whole job with that rank's traceback.
-    Without ``mpiexec`` it is a world of one and trains exactly as with ``distributed=False``.
+    ``strategy`` says how many processes train together (:mod:`gradwise.train.strategy`; default
+    one).  ``strategy=gradwise.distributed.data_parallel()`` (or the older ``distributed=True``,
+    once :mod:`gradwise.distributed` is imported) trains data-parallel over MPI (launch with
+    ``mpiexec -n R``; see ``docs/distributed.md``): rank 0's initial parameters are copied to
+    every rank, each rank loads batches of ``batch_size`` from its own shard (a global batch of
+    ``R * batch_size``), gradients are averaged after every backward (so callbacks, clipping and
+    the step see the global gradient), losses and metrics are summed over ranks (every rank's
+    History is the global one), BatchNorm statistics stay local, and only rank 0 prints, logs and
+    writes checkpoints.  An exception on any rank aborts the whole job with that rank's traceback.
+    Without ``mpiexec`` it is a world of one and trains exactly as a single process does.
 
     >>> import gradwise as gw
     >>> from gradwise import nn
@@ -88,7 +91,8 @@ class Trainer:
                  metrics: Sequence[str | Metric] = (), callbacks: Sequence[Callback] = (), scheduler: Any = None,
                  scheduler_interval: str = "epoch", clip_grad_norm: float | None = None, progress: bool = True,
                  checkpoint_dir: str | Path | None = None, generator: Generator | None = None,
-                 eval_batch_size: int = 1024, distributed: bool = False) -> None:
+                 eval_batch_size: int = 1024, distributed: bool | Strategy = False,
+                 strategy: Strategy | None = None) -> None:
         if mode not in MODES:
             raise TrainingError(f"fit: mode must be one of {list(MODES)}, got {mode!r}")
         if clip_grad_norm is not None and not clip_grad_norm > 0:
@@ -98,14 +102,9 @@ class Trainer:
         self.metric_specs = list(metrics)
         self.metrics = [get_metric(m) for m in self.metric_specs]
         self.scheduler = scheduler
-        self._dist: Any = None
-        if distributed:
-            # deferred import: the distributed layer builds on this one, not the other way round
-            from gradwise.distributed.training import DataParallel
-
-            replicas = DataParallel()
-            self._dist = replicas if replicas.world_size > 1 else None   # a world of one trains as usual
-        main = self._dist is None or self._dist.is_main
+        self.strategy: Strategy = resolve_strategy(strategy, distributed)
+        self._collective = self.strategy.world_size > 1     # stop flags are agreed between processes
+        main = self.strategy.is_main
         progress = progress and main
         user = list(callbacks)
         if scheduler is not None:
@@ -142,33 +141,26 @@ class Trainer:
         """Train until ``epochs`` epochs in total have run (a resumed run counts the epochs
         before the interruption) or a callback stops it; return the :class:`History`."""
         self._collective_stop = False
-        if self._dist is None:
-            return self._fit(train_data, epochs, val_data, resume)
         try:
             return self._fit(train_data, epochs, val_data, resume)
         except BaseException as exc:
-            if isinstance(exc, TrainingInterrupted) and self._collective_stop:
-                raise                   # Ctrl-C seen by every rank after the same step: a clean stop
-            self._dist.fail(exc)        # the other ranks may wait in a collective: end the whole job
+            if not (isinstance(exc, TrainingInterrupted) and self._collective_stop):
+                # (not after a Ctrl-C seen by every rank after the same step: that is a clean stop)
+                self.strategy.fail(exc)     # several processes: the others may wait in a collective
+            raise
 
     def _fit(self, train_data: Any, epochs: int, val_data: Any, resume: str | Path | None) -> History:
         if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
             raise TrainingError(f"fit: epochs must be a positive int, got {epochs!r}")
         self.epochs = epochs
-        if self._dist is not None:
-            loader = self._dist.train_loader(train_data, self.mode, self.batch_size, self.generator)
-            val_loader = None if val_data is None else self._dist.eval_loader(val_data, self.eval_batch_size,
-                                                                              what="val_data")
-        else:
-            loader = make_loader(train_data, self.mode, self.batch_size, self.generator)
-            val_loader = None if val_data is None else make_loader(val_data, "minibatch", self.eval_batch_size,
-                                                                   None, what="val_data", shuffle=False)
+        loader = self.strategy.train_loader(train_data, self.mode, self.batch_size, self.generator)
+        val_loader = None if val_data is None else self.strategy.eval_loader(val_data, self.eval_batch_size,
+                                                                             what="val_data")
         self.batches_per_epoch = len(loader)
         pending = read_checkpoint(resume) if resume is not None else None
         if pending is not None:
             self._restore(pending, resume)
-        if self._dist is not None:
-            self._dist.start(self.model, self.generator, pending)
+        self.strategy.start(self.model, self.generator, pending)
         self.stop_training, self.stop_reason = False, None
         self._start = time.perf_counter()
         with self._sigint.armed():
@@ -193,10 +185,7 @@ class Trainer:
 
         Distributed: each rank evaluates its shard and the sums are combined, so every rank must
         call it (it is a collective) and every rank gets the figures over all of ``data``."""
-        if self._dist is not None:
-            loader = self._dist.eval_loader(data, self.eval_batch_size)
-        else:
-            loader = make_loader(data, "minibatch", self.eval_batch_size, None, what="data", shuffle=False)
+        loader = self.strategy.eval_loader(data, self.eval_batch_size)
         ms = [get_metric(m) for m in (self.metric_specs if metrics is None else metrics)]
         for m in ms:
             m.reset()
@@ -215,9 +204,8 @@ class Trainer:
                         m.update(out.data, target.data)
         finally:
             self.model.train(was_training)
-        if self._dist is not None:
-            loss_sum, n = self._dist.reduce_sums(loss_sum, n)
-            self._dist.reduce_metrics(ms)
+        loss_sum, n = self.strategy.reduce_sums(loss_sum, n)
+        self.strategy.reduce_metrics(ms)
         result = {"loss": loss_sum / max(n, 1)}
         for m in ms:
             value = m.compute()
@@ -231,9 +219,10 @@ class Trainer:
         """Write a resumable checkpoint of the run as it stands (between steps) to ``path``
         (distributed: only rank 0 writes; the others return the path)."""
         path = Path(path)
-        if self._dist is not None and not self._dist.is_main:
+        if not self.strategy.is_main:
             return path
-        extra = {} if self._dist is None else {"distributed": self._dist.checkpoint_entry()}
+        entry = self.strategy.checkpoint_entry()
+        extra = {} if entry is None else {"distributed": entry}
         save({
             "format": FORMAT,
             "model": self.model.state_dict(),
@@ -254,13 +243,13 @@ class Trainer:
 
     @property
     def world_size(self) -> int:
-        """Processes training together (1 unless ``distributed=True`` under ``mpiexec``)."""
-        return 1 if self._dist is None else self._dist.world_size
+        """Processes training together (1 unless a data-parallel strategy under ``mpiexec``)."""
+        return self.strategy.world_size
 
     @property
     def is_main(self) -> bool:
         """Whether this process prints and writes files (rank 0, or the only process)."""
-        return self._dist is None or self._dist.is_main
+        return self.strategy.is_main
 
     def summary(self) -> str:
         """One line: epochs, steps, time and the last epoch's figures."""
@@ -303,13 +292,13 @@ class Trainer:
             self._phase = "idle"
             for cb in self.callbacks:
                 cb.on_batch_end(self, logs)
-            if self._dist is not None:
+            if self._collective:
                 # a Ctrl-C or stop request on any rank stops every rank after this same step
-                sigint, stop = self._dist.any(self._sigint.requested, self.stop_training)
+                sigint, stop = self.strategy.any(self._sigint.requested, self.stop_training)
                 self._sigint.requested = self._sigint.requested or sigint
                 self.stop_training = self.stop_training or stop
             if self._sigint.requested:
-                self._collective_stop = self._dist is not None
+                self._collective_stop = self._collective
                 raise KeyboardInterrupt
             if self.stop_training:
                 break
@@ -326,9 +315,8 @@ class Trainer:
         params = [p for g in self.optimizer.param_groups for p in g["params"]]
         k = len(target)
         loss_value = float(loss.item())
-        if self._dist is not None:
-            # global mean loss and batch size; gradients averaged over ranks before anyone looks at them
-            loss_value, k = self._dist.synchronize(params, loss_value, k)
+        # several processes: global mean loss and batch size, gradients averaged before anyone looks at them
+        loss_value, k = self.strategy.synchronize(params, loss_value, k)
         for cb in self.callbacks:
             cb.on_after_backward(self)
         grad_norm = global_grad_norm(params)
@@ -350,8 +338,7 @@ class Trainer:
         return logs
 
     def _end_epoch(self, epoch: int, val_loader: DataLoader | None) -> None:
-        if self._dist is not None:
-            self._dist.reduce_metrics(self.metrics)     # the loss sums are global already (every step)
+        self.strategy.reduce_metrics(self.metrics)      # the loss sums are global already (every step)
         logs: dict[str, float] = {"epoch": epoch, "loss": self._loss_sum / max(self._n, 1),
                                   "lr": float(self.optimizer.param_groups[0]["lr"]),
                                   "samples_seen": self.samples_seen, "wall_time": self._elapsed()}
@@ -368,8 +355,8 @@ class Trainer:
         self._reset_epoch_sums()
         for cb in self.callbacks:
             cb.on_epoch_end(self, epoch, logs)
-        if self._dist is not None:
-            (stop,) = self._dist.any(self.stop_training)
+        if self._collective:
+            (stop,) = self.strategy.any(self.stop_training)
             self.stop_training = self.stop_training or stop
 
     def _loss(self, out: Any, target: Any) -> Tensor:
@@ -422,7 +409,7 @@ class Trainer:
         self._loss_sum, self._n = sums["loss_sum"], sums["n"]
         for m, state in zip(self.metrics, sums["metrics"]):
             m.load_state_dict(state)
-        if self._dist is not None and not self._dist.is_main and self.batch_in_epoch:
+        if not self.strategy.is_main and self.batch_in_epoch:
             for m in self.metrics:      # rank 0's saved sums already count every rank's batches
                 m.reset()
         if self.batch_in_epoch == 0:    # an epoch boundary: the next epoch draws from these states
@@ -431,7 +418,7 @@ class Trainer:
     def _on_failure(self, exc: BaseException) -> None:
         """After an exception or Ctrl-C: write ``interrupted.ckpt`` when the run is between steps."""
         if self._collective_stop:
-            self._dist.reduce_metrics(self.metrics)     # every rank is here: rank 0 saves the global sums
+            self.strategy.reduce_metrics(self.metrics)  # every rank is here: rank 0 saves the global sums
         for cb in self.callbacks:       # release what callbacks hold (bars, hooks, files) before re-raising
             try:
                 cb.on_exception(self, exc)
@@ -455,9 +442,10 @@ def fit(model: Any, loss_fn: Any, optimizer: Any, train_data: Any, *, epochs: in
         callbacks: Sequence[Callback] = (), scheduler: Any = None, scheduler_interval: str = "epoch",
         clip_grad_norm: float | None = None, progress: bool = True, resume: str | Path | None = None,
         checkpoint_dir: str | Path | None = None, generator: Generator | None = None,
-        distributed: bool = False) -> History:
+        distributed: bool | Strategy = False, strategy: Strategy | None = None) -> History:
     """Train ``model`` by gradient descent and return the :class:`History`; see :class:`Trainer`
-    (``distributed=True``: data-parallel over MPI ranks, ``batch_size`` per rank).
+    (``strategy=gradwise.distributed.data_parallel()``, or ``distributed=True`` once
+    :mod:`gradwise.distributed` is imported: data-parallel over MPI ranks, ``batch_size`` per rank).
 
     ``train_data``/``val_data``: a tuple ``(x, y)`` (tensors or arrays; x ``(N, ...)``, y ``(N, ...)``),
     a Dataset of ``(x, y)`` samples, or (with ``mode="minibatch"``) a DataLoader.
@@ -475,5 +463,5 @@ def fit(model: Any, loss_fn: Any, optimizer: Any, train_data: Any, *, epochs: in
     trainer = Trainer(model, loss_fn, optimizer, mode=mode, batch_size=batch_size, metrics=metrics,
                       callbacks=callbacks, scheduler=scheduler, scheduler_interval=scheduler_interval,
                       clip_grad_norm=clip_grad_norm, progress=progress, checkpoint_dir=checkpoint_dir,
-                      generator=generator, distributed=distributed)
+                      generator=generator, distributed=distributed, strategy=strategy)
     return trainer.fit(train_data, epochs=epochs, val_data=val_data, resume=resume)

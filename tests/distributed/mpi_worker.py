@@ -80,15 +80,18 @@ def equivalence(opt_name: str, via: str) -> None:
     x, y = dataset()
     # rank 1 starts from other weights: fit must copy rank 0's to it first
     m = model(seed=1 if dist.rank() == 0 else 99)
+    # the data-parallel strategy passed in (the other scenarios use the older distributed=True)
     trainer = Trainer(m, nn.CrossEntropyLoss(), optimizer(opt_name, m.parameters()), batch_size=b,
-                      metrics=["accuracy"], progress=False, generator=gw.Generator().manual_seed(5), distributed=True)
+                      metrics=["accuracy"], progress=False, generator=gw.Generator().manual_seed(5),
+                      strategy=dist.data_parallel())
+    assert isinstance(trainer.strategy, dist.DataParallel) and trainer.world_size == dist.world_size()
     if via == "loader":        # the user builds the split; shared seed 7, interleaved shards
         ds = TensorDataset(x, y)
         train = DataLoader(ds, batch_size=b, sampler=dist.DistributedSampler(ds, seed=7))
     else:                      # fit builds it from (x, y); the seed comes from rank 0's generator
         train = (x, y)
     history = trainer.fit(train, epochs=epochs)
-    seed = 7 if via == "loader" else trainer._dist.seed
+    seed = 7 if via == "loader" else trainer.strategy.seed
 
     def order(epoch: int) -> np.ndarray:
         return gw.Generator().manual_seed(seed + epoch).np.permutation(N)

@@ -104,6 +104,10 @@ CASES = [
 ]
 
 
+# the optimizer parity registry of this file (tests/test_registries.py finds a case for every optimizer class)
+PARITY_CASES = CASES
+
+
 @pytest.mark.parametrize("cls,kw,ref", CASES, ids=[f"{c.__name__}-{i}" for i, (c, _, _) in enumerate(CASES)])
 def test_matches_plain_reimplementation(cls, kw, ref):
     assert np.allclose(run(cls, kw), ref(), rtol=1e-10, atol=1e-12)

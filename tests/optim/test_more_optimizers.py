@@ -467,6 +467,10 @@ LBFGS_CASES = [
     ("rosen", dict(lr=1e-9, max_iter=5, tolerance_change=1e-8), 2),  # stops: |loss change| < tolerance_change
 ]
 
+# the optimizer parity registry of this file, each case led by its class (tests/test_registries.py finds a
+# case for every optimizer class here and in the other files that define PARITY_CASES)
+PARITY_CASES = CASES + [(optim.LBFGS, *case) for case in LBFGS_CASES]
+
 
 @pytest.mark.parametrize("problem,kw,calls", LBFGS_CASES)
 def test_lbfgs_matches_plain_reimplementation(problem, kw, calls):

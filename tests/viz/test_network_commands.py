@@ -22,8 +22,8 @@ def _run(argv):
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     pytest.importorskip("matplotlib")
-    from gradwise.train.recipe import RunConfig
-    from gradwise.train.runs import train_run
+    from gradwise.runs.folders import train_run
+    from gradwise.runs.recipe import RunConfig
 
     return train_run(RunConfig(dataset="iris", model="mlp:6", epochs=3, batch_size=16, progress=False),
                      tmp_path_factory.mktemp("runs") / "iris").run_dir
@@ -85,7 +85,7 @@ def test_bad_values_give_one_line_errors(run_dir, tmp_path):
         _run(["report", str(tmp_path)])
     with pytest.raises(CommandError, match="--out: the report file must end in .html"):
         _run(["report", str(run_dir), "--out", str(tmp_path / "r.txt")])
-    from gradwise.train.recipe import RecipeError
+    from gradwise.runs.recipe import RecipeError
 
     with pytest.raises(RecipeError, match="--model: invalid spec 'cnn'"):
         _run(["batch-modes", "--model", "cnn", "--out", str(tmp_path / "x.png")])

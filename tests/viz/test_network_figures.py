@@ -213,8 +213,8 @@ def test_report_is_one_self_contained_page(records, tmp_path):
 def test_report_from_a_run_folder(tmp_path):
     pytest.importorskip("matplotlib")
     from gradwise import viz
-    from gradwise.train.recipe import RunConfig
-    from gradwise.train.runs import train_run
+    from gradwise.runs.folders import train_run
+    from gradwise.runs.recipe import RunConfig
 
     run = train_run(RunConfig(dataset="iris", model="mlp:8", epochs=3, progress=False), tmp_path / "run").run_dir
     out = viz.write_run_report(run)

@@ -19,10 +19,7 @@ from typing import Any
 from gradwise import nn
 from gradwise.api.random import Generator, manual_seed
 from gradwise.atomic_files import write_text_atomic
-from gradwise.serialization import CheckpointError
-from gradwise.train.checkpoint import read_checkpoint
-from gradwise.train.loop import Trainer
-from gradwise.train.recipe import (
+from gradwise.runs.recipe import (
     RunConfig,
     Task,
     build_model,
@@ -31,6 +28,10 @@ from gradwise.train.recipe import (
     load_task,
     steps_per_epoch,
 )
+from gradwise.serialization import CheckpointError
+from gradwise.train.checkpoint import read_checkpoint
+from gradwise.train.loop import Trainer
+from gradwise.train.strategy import SingleProcess, Strategy
 
 
 @dataclass(frozen=True)
@@ -60,18 +61,19 @@ def build_run(cfg: RunConfig, distributed: bool = False) -> tuple[Task, Any, Any
     init_gen = Generator().manual_seed(cfg.seed)
     model = build_model(cfg, task.in_features, task.out_features, generator=init_gen)
     optimizer = build_optimizer(cfg, model.parameters())
-    world = 1
+    strategy: Strategy = SingleProcess()
     if distributed:
-        from gradwise.distributed import world_size  # deferred: the distributed layer builds on this one
+        from gradwise.distributed import data_parallel
 
-        world = world_size()
-    scheduler, interval = build_scheduler(cfg, optimizer, steps_per_epoch(cfg, len(task.x_train), world))
+        strategy = data_parallel()
+    scheduler, interval = build_scheduler(cfg, optimizer,
+                                          steps_per_epoch(cfg, len(task.x_train), strategy.world_size))
     classification = task.kind == "classification"
     loss_fn = nn.CrossEntropyLoss() if classification else nn.MSELoss()
     metrics = ["accuracy"] if classification else ["mse", "mae", "r2"]
     trainer = Trainer(model, loss_fn, optimizer, mode=cfg.mode, batch_size=cfg.batch_size, metrics=metrics,
                       scheduler=scheduler, scheduler_interval=interval, progress=cfg.progress,
-                      generator=Generator().manual_seed(cfg.seed + 1), distributed=distributed)
+                      generator=Generator().manual_seed(cfg.seed + 1), strategy=strategy)
     return task, model, optimizer, loss_fn, trainer
 
 
@@ -91,7 +93,7 @@ def train_run(cfg: RunConfig, run_dir: str | Path, resume: str | Path | None = N
     task, model, optimizer, loss_fn, trainer = build_run(cfg, distributed)
     trainer.checkpoint_dir = run_dir
     # the report's gradient-flow figure and health table; sampling keeps its cost to ~200 observations
-    from gradwise.insight.monitor import GradientMonitor
+    from gradwise.insight.monitor import GradientMonitor  # deferred: evaluating a run needs no insight
 
     total_steps = cfg.epochs * steps_per_epoch(cfg, len(task.x_train))
     monitor = GradientMonitor(model, every=max(1, total_steps // 200), window=200)
@@ -114,7 +116,7 @@ def train_run(cfg: RunConfig, run_dir: str | Path, resume: str | Path | None = N
     write_text_atomic(run_dir / "metrics.json", json.dumps({f"test_{k}": v for k, v in test.items()}, indent=1))
     write_text_atomic(run_dir / "report.md", render_report(cfg, trainer, test))
     try:
-        from gradwise.viz import write_run_report
+        from gradwise.viz import write_run_report  # deferred: matplotlib loads only when a run ends
 
         write_run_report(run_dir, h, monitor)
     except ImportError as exc:      # matplotlib is an extra: the run folder is complete without the HTML page

@@ -1,6 +1,11 @@
 """Runs described by plain settings: a dataset name, a model spec like ``mlp:64,32``, an optimizer
 name.  The ``gradwise`` command builds its runs here, and so can a script or a notebook.
 
+Every name a setting may take comes from the registry of its kind: datasets from
+:mod:`gradwise.data.registry`, activations from :mod:`gradwise.nn.registry`, optimizers from
+:mod:`gradwise.optim.registry`, schedules from :mod:`gradwise.optim.lr_scheduler.registry` and
+descent modes from :data:`gradwise.train.batches.MODES`.
+
 >>> cfg = RunConfig(dataset="iris", model="mlp:16", epochs=2, progress=False)
 >>> build_model(cfg, in_features=4, out_features=3)
 Sequential(
@@ -14,18 +19,21 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from gradwise import nn, optim
+from gradwise import nn
 from gradwise.api.random import Generator
+from gradwise.data.registry import Task, dataset_names, load_dataset
 from gradwise.errors import GradwiseError
+from gradwise.nn.registry import activation_named, activation_names
+from gradwise.optim.lr_scheduler import registry as schedulers
+from gradwise.optim.registry import OPTIMIZERS, get_optimizer, optimizer_names
+from gradwise.train.batches import MODES
 
-DATASETS = ("digits", "iris", "wine", "breast_cancer", "diabetes", "spirals", "moons", "mnist", "fashion_mnist")
-ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "gelu": nn.GELU, "silu": nn.SiLU,
-               "elu": nn.ELU, "leaky_relu": nn.LeakyReLU}
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad")
-SCHEDULERS = ("none", "cosine", "step", "exponential", "plateau", "onecycle")
+__all__ = ["RecipeError", "RunConfig", "Task", "build_model", "build_optimizer", "build_scheduler", "hidden_sizes",
+           "load_task", "steps_per_epoch"]
 
 
 class RecipeError(GradwiseError, ValueError):
@@ -53,16 +61,22 @@ class RunConfig:
     progress: bool = True
 
     def validate(self) -> RunConfig:
-        def choice(option: str, value: Any, valid: Any) -> None:
+        def choice(option: str, value: Any, valid: Iterable[str]) -> None:
             if value not in valid:
                 raise RecipeError(f"--{option.replace('_', '-')}: invalid choice {value!r}; valid: "
                                   f"{', '.join(valid)}")
 
-        choice("dataset", self.dataset, DATASETS)
-        choice("activation", self.activation, tuple(ACTIVATIONS))
-        choice("optimizer", self.optimizer, OPTIMIZERS)
-        choice("scheduler", self.scheduler, SCHEDULERS)
-        choice("mode", self.mode, ("full", "sgd", "minibatch"))
+        choice("dataset", self.dataset, dataset_names())
+        choice("activation", self.activation, activation_names())
+        entry = OPTIMIZERS.get(self.optimizer)
+        if entry is not None and not entry.trainable:
+            raise RecipeError(f"--optimizer: {self.optimizer} cannot train a run: {entry.reason}; valid: "
+                              f"{', '.join(optimizer_names(trainable=True))}")
+        choice("optimizer", self.optimizer, optimizer_names(trainable=True))
+        if self.weight_decay is not None and "weight_decay" not in get_optimizer(self.optimizer).settings:
+            raise RecipeError(f"--weight-decay: {self.optimizer} has no weight decay; leave it out")
+        choice("scheduler", self.scheduler, tuple(schedulers.SCHEDULERS))
+        choice("mode", self.mode, MODES)
         for option, low in (("epochs", 1), ("batch_size", 1)):
             value = getattr(self, option)
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
@@ -96,80 +110,39 @@ def hidden_sizes(spec: str) -> list[int]:
     return hidden
 
 
-@dataclass(frozen=True)
-class Task:
-    """The data of a run: train/test tensors, the number of inputs and outputs and the task kind."""
-
-    x_train: Any
-    y_train: Any
-    x_test: Any
-    y_test: Any
-    in_features: int
-    out_features: int
-    kind: str            # "classification" or "regression"
-
-
 def load_task(cfg: RunConfig) -> Task:
     """The dataset named by ``cfg.dataset``, split into train and test with ``cfg.seed``."""
-    from gradwise import data
-
-    name = cfg.dataset
-    if name in ("mnist", "fashion_mnist"):
-        reader = data.mnist if name == "mnist" else data.fashion_mnist
-        train = reader(cfg.data_root, train=True, download=cfg.download)
-        test = reader(cfg.data_root, train=False, download=cfg.download)
-        (xtr, ytr), (xte, yte) = train, test
-        xtr, xte = xtr.reshape(len(xtr), -1), xte.reshape(len(xte), -1)    # (N, 1, 28, 28) -> (N, 784)
-        return Task(xtr, ytr, xte, yte, xtr.shape[1], 10, "classification")
-    if name in ("spirals", "moons"):
-        gen = Generator().manual_seed(cfg.seed)
-        x, y = data.spirals(n_samples=600, generator=gen) if name == "spirals" else \
-            data.moons(n_samples=600, noise=0.2, generator=gen)
-        xtr, xte, ytr, yte = data.train_test_split(x, y, test_size=0.2, seed=cfg.seed, stratify=y)
-        return Task(xtr, ytr, xte, yte, x.shape[1], int(y.max().item()) + 1, "classification")
-    bundle = getattr(data, name)(seed=cfg.seed, standardize=True)
-    out = bundle.num_classes if bundle.task == "classification" else bundle.y_train.shape[1]
-    return Task(bundle.x_train, bundle.y_train, bundle.x_test, bundle.y_test, bundle.x_train.shape[1], out,
-                bundle.task)
+    return load_dataset(cfg.dataset, seed=cfg.seed, root=cfg.data_root, download=cfg.download)
 
 
 def build_model(cfg: RunConfig, in_features: int, out_features: int, generator: Generator | None = None) -> Any:
     """An MLP ``in -> hidden... -> out`` with ``cfg.activation`` between layers (PyTorch's default init)."""
     sizes = [in_features, *hidden_sizes(cfg.model), out_features]
+    activation = activation_named(cfg.activation).cls
     layers: list[Any] = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(a, b, generator=generator))
         if i < len(sizes) - 2:
-            layers.append(ACTIVATIONS[cfg.activation]())
+            layers.append(activation())
     return nn.Sequential(*layers)
 
 
 def build_optimizer(cfg: RunConfig, params: Any) -> Any:
-    """The optimizer named by ``cfg.optimizer`` (``momentum``/``nesterov`` are SGD with ``cfg.momentum``)."""
-    kwargs = {} if cfg.weight_decay is None else {"weight_decay": cfg.weight_decay}
-    if cfg.optimizer == "sgd":
-        return optim.SGD(params, lr=cfg.lr, **kwargs)
-    if cfg.optimizer in ("momentum", "nesterov"):
-        return optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.optimizer == "nesterov", **kwargs)
-    cls = {"adam": optim.Adam, "adamw": optim.AdamW, "rmsprop": optim.RMSprop, "adagrad": optim.Adagrad}
-    return cls[cfg.optimizer](params, lr=cfg.lr, **kwargs)
+    """The optimizer named by ``cfg.optimizer`` with ``cfg.lr`` and the settings its entry takes
+    (``momentum``/``nesterov`` are SGD with ``cfg.momentum``; ``cfg.weight_decay`` when given)."""
+    entry = get_optimizer(cfg.optimizer)
+    settings: dict[str, Any] = {}
+    if "momentum" in entry.settings:
+        settings["momentum"] = cfg.momentum
+    if cfg.weight_decay is not None:
+        settings["weight_decay"] = cfg.weight_decay
+    return entry.build(params, cfg.lr, **settings)
 
 
 def build_scheduler(cfg: RunConfig, optimizer: Any, steps_per_epoch: int) -> tuple[Any, str]:
     """``(scheduler or None, interval)`` for ``cfg.scheduler``."""
-    if cfg.scheduler == "none":
-        return None, "epoch"
-    from gradwise.optim import lr_scheduler as s
-
-    if cfg.scheduler == "cosine":
-        return s.CosineAnnealingLR(optimizer, T_max=cfg.epochs), "epoch"
-    if cfg.scheduler == "step":
-        return s.StepLR(optimizer, step_size=max(1, cfg.epochs // 3), gamma=0.1), "epoch"
-    if cfg.scheduler == "exponential":
-        return s.ExponentialLR(optimizer, gamma=0.95), "epoch"
-    if cfg.scheduler == "plateau":
-        return s.ReduceLROnPlateau(optimizer, factor=0.5, patience=3), "epoch"
-    return s.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch), "step"
+    return schedulers.build_scheduler(cfg.scheduler, optimizer, epochs=cfg.epochs, steps_per_epoch=steps_per_epoch,
+                                      lr=cfg.lr)
 
 
 def steps_per_epoch(cfg: RunConfig, n_train: int, world_size: int = 1) -> int:
