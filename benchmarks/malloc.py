@@ -1,11 +1,12 @@
 """The allocator setting the benchmark can give each framework (see ``run.py --malloc``).
 
 ``gradwise.set_allocator_tuning(True)`` raises glibc's mmap and trim thresholds
-(gradwise/allocator.py) so that the large temporaries of a training step reuse mapped
-pages instead of faulting in fresh ones every step; the benchmark turns it on for
-gradwise, as the ``gradwise`` command's training commands do.  The hand-written NumPy code, the ceiling for a NumPy engine, gets
-the same two ``mallopt`` calls, written out here so that it does not import gradwise;
-with ``--malloc all`` PyTorch gets them too.
+(gradwise/allocator.py) so that the large temporaries of a training step reuse
+mapped pages instead of faulting in fresh ones every step; the benchmark turns it
+on for gradwise, as the ``gradwise`` command's training commands do.  The
+hand-written NumPy code, the ceiling for a NumPy engine, gets the same two
+``mallopt`` calls, written out here so that it does not import gradwise; with
+``--malloc all`` PyTorch gets them too.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from gradwise.insight.functions import FUNCTIONS, DescentError
 
@@ -26,6 +26,10 @@ def _function(text: str, option: str = "--fn", dim: int | None = None) -> str:
     return text
 
 
+@overload
+def _number(text: str, option: str, positive: bool = True) -> float: ...
+@overload
+def _number(text: None, option: str, positive: bool = True) -> None: ...
 def _number(text: str | None, option: str, positive: bool = True) -> float | None:
     if text is None:
         return None
@@ -54,7 +58,7 @@ def _numbers(text: str | None, option: str, count: int | None = None, positive: 
     values = [_number(part.strip(), option, positive) for part in text.split(",") if part.strip()]
     if count is not None and len(values) != count:
         raise DescentError(f"{option}: expected {count} comma-separated numbers, got {text!r}")
-    return values  # type: ignore[return-value]
+    return values
 
 
 def _out(text: str) -> Path:

@@ -267,9 +267,10 @@ def _landscape(args: argparse.Namespace) -> int:
                   "distributed?); the path shown is the replay's")
         s = ls.trajectory(run.model, run.loss_fn, data, recorder.snapshots, steps=args.steps)
         save(plot_surface(s), out, args.dpi)
-        ev = s.explained_variance
+        ev, losses = s.explained_variance, s.path_losses
+        assert ev is not None and losses is not None   # a trajectory surface always has both
         print(f"landscape: {len(recorder.snapshots)} points on the path; the two directions explain {ev[0]:.1%} and "
-              f"{ev[1]:.1%} of its variance; loss {s.path_losses[0]:.4g} -> {s.path_losses[-1]:.4g}")
+              f"{ev[1]:.1%} of its variance; loss {losses[0]:.4g} -> {losses[-1]:.4g}")
     print(f"figure: {out}")
     return 0
 
@@ -298,6 +299,7 @@ def _report(args: argparse.Namespace) -> int:
     hist, recorder = HistogramRecorder(), ls.ParameterRecorder()
     history = run.replay(monitor, hist, recorder)
     data = run.data(2000)
+    scapes: list[ls.Interpolation | ls.Surface]
     scapes = [ls.interpolate(run.model, run.loss_fn, data, run.init, snapshot(run.model),
                              labels=("initial", "trained"))]
     if len(recorder.snapshots) >= 3:

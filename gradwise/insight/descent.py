@@ -183,6 +183,7 @@ def _run(obj: Objective, starts: np.ndarray, cls: type[Optimizer], options: dict
             opt.zero_grad()
             values = obj(x)
             values.sum().backward()
+            assert x.grad is not None, "the objective's value does not depend on its input"
             v, g = values.detach().numpy().reshape(n), x.grad.numpy()
             gn = np.linalg.norm(g, axis=1)
             ok = np.isfinite(v) & np.isfinite(gn) & np.all(np.abs(x.data) <= bound, axis=1)

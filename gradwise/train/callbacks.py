@@ -89,6 +89,11 @@ class _Tracker:
         return value > self.best + self.min_delta
 
 
+def _epoch_text(epoch: int | None) -> str:
+    """``epoch 3`` (1-based) for a 0-based epoch; ``no epoch`` when none improved (e.g. NaN from the start)."""
+    return "no epoch" if epoch is None else f"epoch {epoch + 1}"
+
+
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs;
     ``restore_best_weights`` puts the best epoch's parameters back at the end.
@@ -103,7 +108,9 @@ class EarlyStopping(Callback):
             raise CallbackError(f"EarlyStopping: patience must be >= 0, got {patience}")
         self.tracker = _Tracker(monitor, mode, min_delta, "EarlyStopping")
         self.patience, self.restore_best_weights = int(patience), restore_best_weights
-        self.wait, self.stopped_epoch, self.best_epoch = 0, None, None
+        self.wait = 0
+        self.stopped_epoch: int | None = None
+        self.best_epoch: int | None = None
         self._best_state: dict[str, np.ndarray] | None = None
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
@@ -118,7 +125,7 @@ class EarlyStopping(Callback):
             trainer.stop_training = True
             self.stopped_epoch = epoch
             trainer.stop_reason = (f"early stopping: {self.tracker.monitor} did not improve on "
-                                   f"{self.tracker.best:.6g} (epoch {self.best_epoch + 1}) for {self.wait} epochs")
+                                   f"{self.tracker.best:.6g} ({_epoch_text(self.best_epoch)}) for {self.wait} epochs")
 
     def on_fit_end(self, trainer: Trainer) -> None:
         if self.restore_best_weights and self._best_state is not None:

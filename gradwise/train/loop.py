@@ -157,8 +157,9 @@ class Trainer:
         val_loader = None if val_data is None else self.strategy.eval_loader(val_data, self.eval_batch_size,
                                                                              what="val_data")
         self.batches_per_epoch = len(loader)
-        pending = read_checkpoint(resume) if resume is not None else None
-        if pending is not None:
+        pending = None
+        if resume is not None:
+            pending = read_checkpoint(resume)
             self._restore(pending, resume)
         self.strategy.start(self.model, self.generator, pending)
         self.stop_training, self.stop_reason = False, None
@@ -264,12 +265,12 @@ class Trainer:
     # ------------------------------------------------------------------ the loop
     def _run_epoch(self, loader: DataLoader, val_loader: DataLoader | None, pending: dict[str, Any] | None) -> None:
         epoch = self.epoch
-        sampler = getattr(loader, "sampler", None)
-        if callable(getattr(sampler, "set_epoch", None)):
-            sampler.set_epoch(epoch)        # a DistributedSampler reshuffles from (seed, epoch)
+        set_epoch = getattr(getattr(loader, "sampler", None), "set_epoch", None)
+        if callable(set_epoch):
+            set_epoch(epoch)        # a DistributedSampler reshuffles from (seed, epoch)
         gen = self._loader_generator(loader)
         skip = self.batch_in_epoch if pending is not None else 0
-        if skip:
+        if pending is not None and skip:
             # replay the interrupted epoch's shuffle from its starting state, skip the finished batches,
             # then put every random state back where the interruption left it
             gen.set_state(pending["rng"]["loader_epoch_start"])

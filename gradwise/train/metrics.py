@@ -19,7 +19,7 @@ targets share a shape such as ``(N,)`` or ``(N, 1)``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, SupportsFloat
 
 import numpy as np
 
@@ -61,7 +61,7 @@ class Metric:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self._sums = {k: (np.array(v) if isinstance(v, (list, np.ndarray)) else v) for k, v in state.items()}
 
-    def _add(self, **values: float) -> None:
+    def _add(self, **values: SupportsFloat) -> None:
         for k, v in values.items():
             self._sums[k] = self._sums.get(k, 0.0) + float(v)
 
