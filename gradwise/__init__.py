@@ -10,11 +10,13 @@ tensor([ 12., -42.])
 
 from __future__ import annotations
 
+import typing as _typing
+
 # The op functions first: the names imported after them (creation, dtypes) take precedence.
 from gradwise.api.functions import *  # noqa: F403  (the names: gradwise/api/functions.pyi)
 
 # isort: split
-from gradwise import (  # noqa: E402  (subpackages)
+from gradwise import (
     autograd,
     func,
     linalg,
@@ -86,14 +88,19 @@ from gradwise.errors import (
     IndexOutOfRangeError,
     ShapeError,
 )
-from gradwise.func.gradcheck import gradcheck, gradgradcheck  # noqa: E402
-from gradwise.serialization import load, save  # noqa: E402
+from gradwise.func.gradcheck import gradcheck, gradgradcheck
+from gradwise.serialization import load, save
 from gradwise.version import __version__
+
+_LAZY = ("data", "train", "insight", "viz", "distributed", "runs")
+
+if _typing.TYPE_CHECKING:   # what __getattr__ loads on first use, for type checkers and IDEs
+    from gradwise import data, distributed, insight, runs, train, viz
 
 
 def __getattr__(name: str) -> object:
     # these subpackages pull in more modules: imported on first use to keep `import gradwise` fast
-    if name in ("data", "train", "insight", "viz", "distributed"):
+    if name in _LAZY:
         import importlib
 
         return importlib.import_module(f"gradwise.{name}")

@@ -119,7 +119,18 @@ class _RNNBase(Module):
         return s
 
 
-class RNN(_RNNBase):
+class _HiddenStateRNN(_RNNBase):
+    """An RNN whose state is one hidden tensor per layer (RNN, GRU; an LSTM also carries a cell)."""
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        x, unbatched, _ = self._prepare(input, hx)
+        h0 = self._initial(hx, x.shape[1], x.dtype, unbatched)
+        out, finals = self._run(x, [h0[k] for k in range(self.num_layers)])
+        h_n = _ops.stack(finals, 0)
+        return self._finish(out, unbatched), (h_n.squeeze(1) if unbatched else h_n)
+
+
+class RNN(_HiddenStateRNN):
     """Elman RNN: ``h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)`` (or relu).
 
     Returns ``(output, h_n)``: output ``(L, N, H)`` (``(N, L, H)`` with batch_first),
@@ -146,13 +157,6 @@ class RNN(_RNNBase):
 
     def _cell(self, px: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Tensor:
         return self._act(px + F.linear(h, w_hh, b_hh))
-
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        x, unbatched, _ = self._prepare(input, hx)
-        h0 = self._initial(hx, x.shape[1], x.dtype, unbatched)
-        out, finals = self._run(x, [h0[k] for k in range(self.num_layers)])
-        h_n = _ops.stack(finals, 0)
-        return self._finish(out, unbatched), (h_n.squeeze(1) if unbatched else h_n)
 
 
 class LSTM(_RNNBase):
@@ -209,7 +213,7 @@ class LSTM(_RNNBase):
         return self._finish(out, unbatched), (h_n, c_n)
 
 
-class GRU(_RNNBase):
+class GRU(_HiddenStateRNN):
     """Gated recurrent unit (gates r, z, n in PyTorch's order). Returns ``(output, h_n)``."""
 
     _gates = 3
@@ -222,10 +226,3 @@ class GRU(_RNNBase):
         z = (xz + hz).sigmoid()
         n = (xn + r * hn).tanh()
         return (1.0 - z) * n + z * h
-
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        x, unbatched, _ = self._prepare(input, hx)
-        h0 = self._initial(hx, x.shape[1], x.dtype, unbatched)
-        out, finals = self._run(x, [h0[k] for k in range(self.num_layers)])
-        h_n = _ops.stack(finals, 0)
-        return self._finish(out, unbatched), (h_n.squeeze(1) if unbatched else h_n)
