@@ -318,6 +318,23 @@ def _run_hooks(hooks: list[Any], g: Any, create_graph: bool) -> Any:
     return gt if create_graph else gt.data
 
 
+def _roots_and_seeds(where: str, tensors: Any, gradients: Any, create_graph: bool,
+                     names: tuple[str, str]) -> tuple[list[Tensor], list[Any]]:
+    """The roots of a backward walk and their seed gradients, checked; ``names`` are what the
+    caller calls its two arguments (``backward``: tensors/gradients, ``grad``: outputs/grad_outputs)."""
+    roots = _as_list(tensors)
+    grads = _as_list(gradients) if gradients is not None else [None] * len(roots)
+    if len(grads) != len(roots):
+        raise ValueError(f"{where}: got {len(roots)} {names[0]} but {len(grads)} {names[1]}")
+    for i, t in enumerate(roots):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise GraphError(
+                f"{where}: element {i} of {names[0]} does not require grad and has no grad_fn. "
+                "Did you create the inputs with requires_grad=True, and run the forward "
+                "outside `no_grad`?")
+    return roots, [_seed(t, g, create_graph, where) for t, g in zip(roots, grads)]
+
+
 def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None = None,
              create_graph: bool = False, inputs: Any = None) -> None:
     """Accumulate gradients of ``tensors`` into the ``.grad`` of the leaves.
@@ -335,17 +352,7 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
     >>> x.grad
     tensor([2., 4.])
     """
-    roots = _as_list(tensors)
-    grads = _as_list(grad_tensors) if grad_tensors is not None else [None] * len(roots)
-    if len(grads) != len(roots):
-        raise ValueError(f"backward: got {len(roots)} tensors but {len(grads)} gradients")
-    for i, t in enumerate(roots):
-        if not isinstance(t, Tensor) or not t.requires_grad:
-            raise GraphError(
-                f"backward: element {i} of tensors does not require grad and has no grad_fn. "
-                "Did you create the inputs with requires_grad=True, and run the forward "
-                "outside `no_grad`?")
-    seeds = [_seed(t, g, create_graph, "backward") for t, g in zip(roots, grads)]
+    roots, seeds = _roots_and_seeds("backward", tensors, grad_tensors, create_graph, ("tensors", "gradients"))
     if retain_graph is None:
         retain_graph = create_graph
     if inputs is None:
@@ -381,15 +388,8 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     >>> dx, gw.autograd.grad(dx, x)[0]
     (tensor(27., grad_fn=<MulBackward0>), tensor(18.))
     """
-    outs = _as_list(outputs)
     ins = _as_list(inputs)
-    gouts = _as_list(grad_outputs) if grad_outputs is not None else [None] * len(outs)
-    if len(gouts) != len(outs):
-        raise ValueError(f"grad: got {len(outs)} outputs but {len(gouts)} grad_outputs")
-    for i, t in enumerate(outs):
-        if not isinstance(t, Tensor) or not t.requires_grad:
-            raise GraphError(f"grad: output {i} does not require grad and has no grad_fn")
-    seeds = [_seed(t, g, create_graph, "grad") for t, g in zip(outs, gouts)]
+    outs, seeds = _roots_and_seeds("grad", outputs, grad_outputs, create_graph, ("outputs", "grad_outputs"))
     capture = {_key(t): None for t in ins}
     if retain_graph is None:
         retain_graph = create_graph

@@ -16,7 +16,7 @@ rows, is run one start at a time).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,10 +29,24 @@ from gradwise.optim import LBFGS, Optimizer
 from gradwise.optim.registry import OPTIMIZERS as _REGISTRY
 from gradwise.optim.registry import is_coordinatewise
 
-# Optimizers by name, as the optimizer registry (gradwise/optim/registry.py) lists them: the class
-# and the options the name implies (the caller's options win).
-OPTIMIZERS: dict[str, tuple[type[Optimizer], dict[str, Any]]] = {
-    name: (entry.cls, dict(entry.implied)) for name, entry in _REGISTRY.items()}
+
+class _OptimizersByName(Mapping[str, tuple[type[Optimizer], dict[str, Any]]]):
+    """The optimizer registry (gradwise/optim/registry.py) as the descent tools read it: name ->
+    (class, the options the name implies; the caller's options win).  A live view, so an optimizer
+    registered after this module was imported is reachable too."""
+
+    def __getitem__(self, name: str) -> tuple[type[Optimizer], dict[str, Any]]:
+        entry = _REGISTRY[name]
+        return entry.cls, dict(entry.implied)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_REGISTRY)
+
+    def __len__(self) -> int:
+        return len(_REGISTRY)
+
+
+OPTIMIZERS = _OptimizersByName()
 
 # A run has diverged once its position leaves a box this many times the domain's size, or a
 # loss or gradient stops being finite; the rest of its record is NaN.

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from gradwise.dtypes import resolve_dtype
 from gradwise.errors import ShapeError, format_shape
 from gradwise.ops.dims import shape_arg, shape_of
 from gradwise.ops.domain import Domain, Sample
@@ -43,8 +44,13 @@ def _broadcast_to(x: Any, shape: tuple[int, ...]) -> np.ndarray:
                          "in the source") from None
 
 
-def _prepare_broadcast_to(input: Any, *shape: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+def _prepare_shape(input: Any, *shape: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """``f(input, 2, 3)`` or ``f(input, (2, 3))``: the input and the target ``shape``."""
     return (input,), {"shape": shape_arg(shape)}
+
+
+def _prepare_cast(input: Any, dtype: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    return (input,), {"dtype": resolve_dtype(dtype)}
 
 
 def _prepare_expand(input: Any, *sizes: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
@@ -64,8 +70,9 @@ SUM_TO = defop(
     # The adjoint of summing is copying back along the summed dimensions.
     (lambda b, g, out, x, shape: b.broadcast_to(g, shape=np.shape(x)),),
     Domain(("real",), (((2, 3, 4),), ((3, 1),)), attrs=({"shape": (3, 1)},)),
-    method=False, saves_out=False,
-    doc="Sum ``input`` down to ``shape`` (the reverse of broadcasting).",
+    prepare=_prepare_shape, method=False, saves_out=False,
+    doc="Sum ``input`` down to ``shape`` (the reverse of broadcasting).\n\n"
+        ">>> import gradwise as gw\n>>> gw.sum_to(gw.ones(2, 3, 4), (3, 1)).tolist()\n[[8.0], [8.0], [8.0]]",
 )
 
 BROADCAST_TO = defop(
@@ -73,7 +80,7 @@ BROADCAST_TO = defop(
     # The node's sum_to reduces g back to the input's shape.
     (lambda b, g, out, x, shape: g,),
     Domain(("real",), (((3, 1),), ((4,),)), attrs=({"shape": (2, 3, 4)},)),
-    prepare=_prepare_broadcast_to, saves_inputs=False, saves_out=False, view=True,
+    prepare=_prepare_shape, saves_inputs=False, saves_out=False, view=True,
     doc="View ``input`` broadcast to ``shape`` (NumPy rules).\n\n"
         ">>> import gradwise as gw\n>>> gw.broadcast_to(gw.ones(3), (2, 3)).shape\n(2, 3)",
 )
@@ -91,8 +98,9 @@ CAST = defop(
     # The node casts g back to the input's dtype.
     (lambda b, g, out, x, dtype: g,),
     Domain(("real",), (((3,),),), attrs=({"dtype": np.dtype(np.float64)},)),
-    saves_inputs=False, saves_out=False, method=False,
-    doc="Convert to ``dtype`` (use ``Tensor.to``).",
+    prepare=_prepare_cast, saves_inputs=False, saves_out=False, method=False,
+    doc="Convert to ``dtype`` (``Tensor.to`` is the usual spelling).\n\n"
+        ">>> import gradwise as gw\n>>> gw.cast(gw.ones(2), gw.float64).dtype\ndtype('float64')",
 )
 
 CLONE = defop(
