@@ -23,6 +23,10 @@ from gradwise.errors import GradwiseError
 
 _FORMAT = "gradwise-1"
 
+# A real checkpoint nests a few levels (dict of state dicts of lists); the limit keeps a crafted
+# structure from exhausting the stack or the decoder, and is far above anything save() writes.
+MAX_DEPTH = 100
+
 
 class CheckpointError(GradwiseError, ValueError):
     """A file that is not a readable gradwise checkpoint, or an object that cannot be saved."""
@@ -39,7 +43,9 @@ def _safetensors() -> Any:
     return stn, safe_open
 
 
-def _encode(obj: Any, arrays: dict[str, np.ndarray], path: str) -> Any:
+def _encode(obj: Any, arrays: dict[str, np.ndarray], path: str, depth: int = 0) -> Any:
+    if depth > MAX_DEPTH:
+        raise CheckpointError(f"save: {path} is nested more than {MAX_DEPTH} levels deep; load() would refuse it")
     if isinstance(obj, Tensor):
         key = f"t{len(arrays)}"
         arrays[key] = np.require(obj.data, requirements="C")
@@ -57,29 +63,52 @@ def _encode(obj: Any, arrays: dict[str, np.ndarray], path: str) -> Any:
         for k, v in obj.items():
             if not isinstance(k, (str, int)) or isinstance(k, bool):
                 raise CheckpointError(f"save: dict key {k!r} at {path} must be a str or an int")
-            items.append([k, _encode(v, arrays, f"{path}[{k!r}]")])
+            items.append([k, _encode(v, arrays, f"{path}[{k!r}]", depth + 1)])
         return {"__dict__": items}
     if isinstance(obj, tuple):
-        return {"__tuple__": [_encode(v, arrays, f"{path}[{i}]") for i, v in enumerate(obj)]}
+        return {"__tuple__": [_encode(v, arrays, f"{path}[{i}]", depth + 1) for i, v in enumerate(obj)]}
     if isinstance(obj, list):
-        return [_encode(v, arrays, f"{path}[{i}]") for i, v in enumerate(obj)]
+        return [_encode(v, arrays, f"{path}[{i}]", depth + 1) for i, v in enumerate(obj)]
     raise CheckpointError(f"save: cannot store a {type(obj).__name__} at {path}; supported: tensors, arrays, "
                           "dicts, lists, tuples, numbers, strings, booleans and None (save a module's "
                           "state_dict(), not the module)")
 
 
-def _decode(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
+def _decode(obj: Any, arrays: dict[str, np.ndarray], where: str, depth: int = 0) -> Any:
+    """Rebuild the object from its JSON structure, checking every entry (a crafted file gets a
+    :class:`CheckpointError` naming the place, never a KeyError or a RecursionError)."""
+    if depth > MAX_DEPTH:
+        raise CheckpointError(f"load: the structure in {where} is nested more than {MAX_DEPTH} levels deep")
     if isinstance(obj, list):
-        return [_decode(v, arrays) for v in obj]
+        return [_decode(v, arrays, where, depth + 1) for v in obj]
     if isinstance(obj, dict):
         if "__array__" in obj:
-            arr = arrays[obj["__array__"]]
-            return Tensor._make(arr) if obj.get("tensor") else arr
+            key = obj["__array__"]
+            if not isinstance(key, str) or key not in arrays:
+                raise CheckpointError(f"load: the structure in {where} refers to an array {key!r} that the "
+                                      "file does not hold")
+            arr = arrays[key]
+            return Tensor._make(arr) if obj.get("tensor") is True else arr
         if "__dict__" in obj:
-            return {k: _decode(v, arrays) for k, v in obj["__dict__"]}
+            items = obj["__dict__"]
+            if not isinstance(items, list):
+                raise CheckpointError(f"load: a dict entry in {where} is not a list of [key, value] pairs")
+            out = {}
+            for item in items:
+                if not (isinstance(item, list) and len(item) == 2):
+                    raise CheckpointError(f"load: a dict entry in {where} is not a [key, value] pair")
+                k, v = item
+                if not isinstance(k, (str, int)) or isinstance(k, bool):
+                    raise CheckpointError(f"load: a dict key in {where} is {type(k).__name__} {k!r}; "
+                                          "keys are strings or integers")
+                out[k] = _decode(v, arrays, where, depth + 1)
+            return out
         if "__tuple__" in obj:
-            return tuple(_decode(v, arrays) for v in obj["__tuple__"])
-        raise CheckpointError("load: unknown entry in the checkpoint's structure")
+            values = obj["__tuple__"]
+            if not isinstance(values, list):
+                raise CheckpointError(f"load: a tuple entry in {where} is not a list")
+            return tuple(_decode(v, arrays, where, depth + 1) for v in values)
+        raise CheckpointError(f"load: unknown entry in the structure of {where}")
     return obj
 
 
@@ -120,4 +149,6 @@ def load(path: str | os.PathLike[str]) -> Any:
         structure = json.loads(meta["structure"])
     except json.JSONDecodeError as exc:
         raise CheckpointError(f"load: the structure in {p} is corrupted: {exc}") from None
-    return _decode(structure, arrays)
+    except RecursionError:   # JSON nested deeper than the decoder can go: crafted, not written by save()
+        raise CheckpointError(f"load: the structure in {p} is nested too deeply to be a checkpoint") from None
+    return _decode(structure, arrays, str(p))

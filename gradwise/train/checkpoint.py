@@ -60,7 +60,47 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise CheckpointError(f"resume: {os.fspath(path)} is a gradwise file but not a training checkpoint "
                               f"(format {ckpt.get('format') if isinstance(ckpt, dict) else None!r}, "
                               f"expected {FORMAT!r}); write one with fit(..., checkpoint_dir=...) or ModelCheckpoint")
+    check_structure(ckpt, path)
     return ckpt
+
+
+# What a training checkpoint holds, entry by entry: the type each must have (checked before
+# anything is loaded, so a partial or edited file changes nothing).
+_NUMBER = (int, float)
+_SCHEMA: dict[str, Any] = {
+    "model": dict, "optimizer": dict, "scheduler": (dict, type(None)), "history": dict, "callbacks": list,
+    "counters": {"epoch": int, "batch_in_epoch": int, "global_step": int, "samples_seen": int, "wall_time": _NUMBER},
+    "epoch_sums": {"loss_sum": _NUMBER, "n": int, "metrics": list},
+    "rng": {"default": dict, "modules": list, "loader": (dict, type(None)), "loader_epoch_start": (dict, type(None))},
+}
+
+
+def check_structure(ckpt: dict[str, Any], path: str | os.PathLike[str]) -> None:
+    """Raise :class:`CheckpointError` naming the first missing or mistyped entry of a training checkpoint."""
+    def fail(what: str) -> None:
+        raise CheckpointError(f"resume: {os.fspath(path)} is not a complete training checkpoint: {what}; "
+                              "nothing was loaded")
+
+    for key, kind in _SCHEMA.items():
+        if key not in ckpt:
+            fail(f"it has no {key!r}")
+        value = ckpt[key]
+        if isinstance(kind, dict):
+            if not isinstance(value, dict):
+                fail(f"{key!r} is a {type(value).__name__}, expected a dict")
+            for sub, sub_kind in kind.items():
+                if sub not in value:
+                    fail(f"{key!r} has no {sub!r}")
+                if not isinstance(value[sub], sub_kind) or isinstance(value[sub], bool):
+                    fail(f"{key}[{sub!r}] is {value[sub]!r}")
+        elif not isinstance(value, kind):
+            fail(f"{key!r} is a {type(value).__name__}")
+    optimizer = ckpt["optimizer"]
+    if not isinstance(optimizer.get("param_groups"), list) or not all(
+            isinstance(g, dict) and isinstance(g.get("params"), list) for g in optimizer["param_groups"]):
+        fail("its optimizer state has no list of parameter groups")
+    if not all(isinstance(c, list) and len(c) == 2 and isinstance(c[0], str) for c in ckpt["callbacks"]):
+        fail("its callbacks are not [name, state] pairs")
 
 
 def check_compatible(ckpt: dict[str, Any], model: Any, optimizer: Any, path: str | os.PathLike[str]) -> None:

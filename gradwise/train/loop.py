@@ -17,7 +17,9 @@ Samples are reshuffled every epoch (``sgd``/``minibatch``) from the loader's
 
 from __future__ import annotations
 
+import copy
 import math
+import os
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -31,7 +33,7 @@ from gradwise.autograd.tensor import Tensor
 from gradwise.data.loader import DataLoader
 from gradwise.errors import format_shape
 from gradwise.nn.utils import clip_grad_norm_
-from gradwise.serialization import save
+from gradwise.serialization import CheckpointError, save
 from gradwise.train.batches import MODES, global_grad_norm, split_batch
 from gradwise.train.callbacks import Callback, CSVLogger, LRSchedulerCallback, ModelCheckpoint, TensorBoardLogger
 from gradwise.train.checkpoint import (
@@ -393,28 +395,60 @@ class Trainer:
             raise TrainingError("resume: the checkpoint was written " + ("with" if ckpt["scheduler"] else "without")
                                 + " an LR scheduler and this run is " + ("not" if self.scheduler is None else "")
                                 + " using one; nothing was loaded")
-        self.model.load_state_dict(ckpt["model"])
-        self.optimizer.load_state_dict(ckpt["optimizer"])
-        c = ckpt["counters"]
-        self.epoch, self.batch_in_epoch = c["epoch"], c["batch_in_epoch"]
-        self.global_step, self.samples_seen, self._time_offset = c["global_step"], c["samples_seen"], c["wall_time"]
-        self.history.load_state_dict(ckpt["history"])
-        saved_cbs: dict[str, list[Any]] = {}
-        for name, state in ckpt["callbacks"]:
-            saved_cbs.setdefault(name, []).append(state)
-        for cb in self.callbacks:       # callbacks of one class are matched in order
-            queue = saved_cbs.get(type(cb).__name__)
-            if queue:
-                cb.load_state_dict(queue.pop(0))
-        sums = ckpt["epoch_sums"]
-        self._loss_sum, self._n = sums["loss_sum"], sums["n"]
-        for m, state in zip(self.metrics, sums["metrics"]):
-            m.load_state_dict(state)
-        if not self.strategy.is_main and self.batch_in_epoch:
-            for m in self.metrics:      # rank 0's saved sums already count every rank's batches
-                m.reset()
+        backup = self._restorable_state()
+        try:
+            self.model.load_state_dict(ckpt["model"])
+            self.optimizer.load_state_dict(ckpt["optimizer"])
+            c = ckpt["counters"]
+            self.epoch, self.batch_in_epoch = c["epoch"], c["batch_in_epoch"]
+            self.global_step, self.samples_seen = c["global_step"], c["samples_seen"]
+            self._time_offset = c["wall_time"]
+            self.history.load_state_dict(ckpt["history"])
+            saved_cbs: dict[str, list[Any]] = {}
+            for name, state in ckpt["callbacks"]:
+                saved_cbs.setdefault(name, []).append(state)
+            for cb in self.callbacks:       # callbacks of one class are matched in order
+                queue = saved_cbs.get(type(cb).__name__)
+                if queue:
+                    cb.load_state_dict(queue.pop(0))
+            sums = ckpt["epoch_sums"]
+            self._loss_sum, self._n = sums["loss_sum"], sums["n"]
+            for m, state in zip(self.metrics, sums["metrics"]):
+                m.load_state_dict(state)
+            if not self.strategy.is_main and self.batch_in_epoch:
+                for m in self.metrics:      # rank 0's saved sums already count every rank's batches
+                    m.reset()
+        except Exception as exc:    # put back everything already loaded: a failed resume changes nothing
+            self._put_back(backup)
+            if isinstance(exc, (TrainingError, CheckpointError)):
+                raise
+            raise CheckpointError(f"resume: {os.fspath(path)} could not be loaded ({type(exc).__name__}: {exc}); "
+                                  "nothing was changed") from exc
         if self.batch_in_epoch == 0:    # an epoch boundary: the next epoch draws from these states
             set_rng_states(self.model, self.generator, ckpt["rng"])
+
+    def _restorable_state(self) -> dict[str, Any]:
+        """Copies of what :meth:`_restore` changes, for putting back after a failed resume."""
+        return {"model": {k: np.array(v.data, copy=True) for k, v in self.model.state_dict().items()},
+                "optimizer": copy.deepcopy(self.optimizer.state_dict()),
+                "counters": (self.epoch, self.batch_in_epoch, self.global_step, self.samples_seen,
+                             self._time_offset, self._loss_sum, self._n),
+                "history": copy.deepcopy(self.history.state_dict()),
+                "callbacks": [copy.deepcopy(cb.state_dict()) for cb in self.callbacks],
+                "metrics": [copy.deepcopy(m.state_dict()) for m in self.metrics]}
+
+    def _put_back(self, backup: dict[str, Any]) -> None:
+        with no_grad():
+            for k, v in self.model.state_dict().items():
+                v.data[...] = backup["model"][k]
+        self.optimizer.load_state_dict(backup["optimizer"])
+        (self.epoch, self.batch_in_epoch, self.global_step, self.samples_seen,
+         self._time_offset, self._loss_sum, self._n) = backup["counters"]
+        self.history.load_state_dict(backup["history"])
+        for cb, state in zip(self.callbacks, backup["callbacks"]):
+            cb.load_state_dict(state)
+        for m, state in zip(self.metrics, backup["metrics"]):
+            m.load_state_dict(state)
 
     def _on_failure(self, exc: BaseException) -> None:
         """After an exception or Ctrl-C: write ``interrupted.ckpt`` when the run is between steps."""

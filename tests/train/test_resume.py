@@ -153,3 +153,53 @@ def test_corrupted_and_foreign_files_give_clear_errors(tmp_path):
     gw.save({"model": {}}, tmp_path / "plain.ckpt")
     with pytest.raises(CheckpointError, match="not a training checkpoint"):
         train(np.float32, True, resume=tmp_path / "plain.ckpt")
+
+
+def _interrupted(tmp_path):
+    with pytest.raises(Boom):
+        train(np.float32, True, callbacks=[FailAt(10)], ckpt_dir=tmp_path)
+    return gw.train.read_checkpoint(tmp_path / "interrupted.ckpt")
+
+
+def _fresh_trainer():
+    model, opt, sched, loader_gen = build(np.float32, True)
+    t = Trainer(model, nn.CrossEntropyLoss(), opt, batch_size=8, metrics=["accuracy"], progress=False,
+                generator=loader_gen)
+    return t, [p.numpy().copy() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("damage", ["no counters", "no history", "counters.epoch is text", "no rng",
+                                    "callbacks not pairs", "optimizer without groups"])
+def test_a_partial_training_checkpoint_is_refused_before_anything_changes(tmp_path, damage):
+    ckpt = _interrupted(tmp_path)
+    if damage == "no counters":
+        del ckpt["counters"]
+    elif damage == "no history":
+        del ckpt["history"]
+    elif damage == "counters.epoch is text":
+        ckpt["counters"]["epoch"] = "two"
+    elif damage == "no rng":
+        del ckpt["rng"]
+    elif damage == "callbacks not pairs":
+        ckpt["callbacks"] = [3]
+    else:
+        del ckpt["optimizer"]["param_groups"]
+    gw.save(ckpt, tmp_path / "damaged.ckpt")
+    t, before = _fresh_trainer()
+    with pytest.raises(CheckpointError, match="not a complete training checkpoint.*nothing was loaded"):
+        t.fit(data(np.float32), epochs=2, resume=tmp_path / "damaged.ckpt")
+    for p, q in zip(t.model.parameters(), before):
+        np.testing.assert_array_equal(p.numpy(), q)
+    assert t.optimizer.state == {} and len(t.history) == 0 and t.global_step == 0
+
+
+def test_a_resume_that_fails_half_way_puts_everything_back(tmp_path):
+    ckpt = _interrupted(tmp_path)
+    ckpt["history"] = {"broken": True}          # well-formed up to here: fails after the model was loaded
+    gw.save(ckpt, tmp_path / "late.ckpt")
+    t, before = _fresh_trainer()
+    with pytest.raises(CheckpointError, match="could not be loaded.*nothing was changed"):
+        t.fit(data(np.float32), epochs=2, resume=tmp_path / "late.ckpt")
+    for p, q in zip(t.model.parameters(), before):
+        np.testing.assert_array_equal(p.numpy(), q)
+    assert t.optimizer.state == {} and t.global_step == 0 and t.epoch == 0
