@@ -20,6 +20,7 @@ from gradwise import nn
 from gradwise.api.random import Generator, manual_seed
 from gradwise.atomic_files import write_text_atomic
 from gradwise.runs.recipe import (
+    RecipeError,
     RunConfig,
     Task,
     build_model,
@@ -29,6 +30,7 @@ from gradwise.runs.recipe import (
     steps_per_epoch,
 )
 from gradwise.serialization import CheckpointError
+from gradwise.train.callbacks import Callback
 from gradwise.train.checkpoint import read_checkpoint
 from gradwise.train.loop import Trainer
 from gradwise.train.strategy import SingleProcess, Strategy
@@ -77,6 +79,28 @@ def build_run(cfg: RunConfig, distributed: bool = False) -> tuple[Task, Any, Any
     return task, model, optimizer, loss_fn, trainer
 
 
+class _WriteConfig(Callback):
+    """Writes the run folder's ``config.json`` when training starts (after a resume has loaded)."""
+
+    def __init__(self, cfg: RunConfig, run_dir: Path) -> None:
+        self.cfg, self.run_dir = cfg, run_dir
+
+    def on_fit_start(self, trainer: Trainer) -> None:
+        if trainer.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(self.run_dir / "config.json", json.dumps(dataclasses.asdict(self.cfg), indent=1) + "\n")
+
+
+def _check_more_to_do(cfg: RunConfig, resume: str | Path) -> None:
+    """A resume must have epochs left: continuing a finished run to the same epoch count is refused."""
+    counters = read_checkpoint(resume)["counters"]
+    done = counters["epoch"]        # epochs completed (a mid-epoch checkpoint counts the one in flight as not done)
+    if done >= cfg.epochs:
+        raise RecipeError(f"resume: {resume} has already finished {done} epoch(s) and the run asks for "
+                          f"{cfg.epochs}; pass --epochs with more than {done} to train further (nothing was "
+                          "changed)")
+
+
 def train_run(cfg: RunConfig, run_dir: str | Path, resume: str | Path | None = None,
               distributed: bool = False) -> RunResult:
     """Train as ``cfg`` says, writing the run folder ``run_dir``; ``resume`` continues from a checkpoint.
@@ -98,9 +122,11 @@ def train_run(cfg: RunConfig, run_dir: str | Path, resume: str | Path | None = N
     total_steps = cfg.epochs * steps_per_epoch(cfg, len(task.x_train))
     monitor = GradientMonitor(model, every=max(1, total_steps // 200), window=200)
     trainer.callbacks.insert(0, monitor)
-    if trainer.is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(run_dir / "config.json", json.dumps(dataclasses.asdict(cfg), indent=1) + "\n")
+    if resume is not None:
+        _check_more_to_do(cfg, resume)
+    # config.json is written once the run has started: a resume refused for a different model or
+    # optimizer leaves the folder as it was
+    trainer.callbacks.append(_WriteConfig(cfg, run_dir))
     trainer.fit((task.x_train, task.y_train), epochs=cfg.epochs, val_data=(task.x_test, task.y_test), resume=resume)
     test = trainer.evaluate((task.x_test, task.y_test))
     if not trainer.is_main:
