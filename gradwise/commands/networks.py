@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
@@ -188,21 +187,19 @@ class _Run:
 
     def __init__(self, run_dir: str) -> None:
         from gradwise.insight.weights import snapshot
-        from gradwise.runs.folders import build_run
-        from gradwise.runs.recipe import RunConfig
+        from gradwise.runs.folders import build_run, read_config
         from gradwise.serialization import CheckpointError
         from gradwise.train.checkpoint import read_checkpoint
 
         self.dir = Path(run_dir)
-        config = self.dir / "config.json"
-        if not config.is_file():
-            raise CommandError(f"RUN_DIR: {self.dir} is not a run folder (no config.json); pass a folder written by "
-                               "'gradwise train' or 'gradwise demo'")
+        try:
+            self.cfg = read_config(self.dir, "RUN_DIR")
+        except FileNotFoundError as exc:
+            raise CommandError(str(exc)) from None
         ckpt_path = self.dir / "final.ckpt"
         if not ckpt_path.is_file():
             raise CommandError(f"RUN_DIR: {self.dir} has no final.ckpt (an unfinished run); finish it with "
                                f"'gradwise train --resume {self.dir}'")
-        self.cfg = RunConfig.from_dict(json.loads(config.read_text(encoding="utf-8")), str(config)).validate()
         self.cfg.progress = False
         self.task, self.model, _, self.loss_fn, self.trainer = build_run(self.cfg)
         self.init = snapshot(self.model)            # build_run builds the model from the run's seed: its start
@@ -210,7 +207,8 @@ class _Run:
         try:
             self.model.load_state_dict(state)
         except Exception as exc:
-            raise CheckpointError(f"RUN_DIR: {ckpt_path} does not fit the model in {config}: {exc}") from None
+            raise CheckpointError(f"RUN_DIR: {ckpt_path} does not fit the model in "
+                                  f"{self.dir / 'config.json'}: {exc}") from None
         self.final = snapshot(self.model)
 
     def data(self, samples: int | None = None) -> tuple[Any, Any]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import time
 from pathlib import Path
@@ -98,7 +97,9 @@ def _train_config(args: argparse.Namespace) -> tuple[Any, Path, Path | None]:
     values: dict[str, Any] = {}
     ckpt, run_dir = (None, None) if args.resume is None else _resume_target(args.resume)
     if run_dir is not None:
-        values.update(json.loads((run_dir / "config.json").read_text(encoding="utf-8")))
+        from gradwise.runs.folders import read_config
+
+        values.update(dataclasses.asdict(read_config(run_dir, "--resume")))
     if args.config:
         values.update({k.replace("-", "_"): v for k, v in _read_toml(args.config).items()})
     for field in dataclasses.fields(RunConfig):
@@ -109,6 +110,8 @@ def _train_config(args: argparse.Namespace) -> tuple[Any, Path, Path | None]:
         values["progress"] = False
     cfg = RunConfig.from_dict(values, args.config or "settings").validate()
     out = Path(args.out) if args.out else run_dir
+    if out is not None and out.exists() and not out.is_dir():
+        raise GradwiseError(f"--out: {out} is a file; give a folder for the run (it is created if missing)")
     if out is None:
         from gradwise.runs.folders import default_run_dir
 

@@ -150,14 +150,28 @@ def train_run(cfg: RunConfig, run_dir: str | Path, resume: str | Path | None = N
     return RunResult(run_dir, test, trainer)
 
 
+def read_config(run_dir: str | Path, what: str = "run folder") -> RunConfig:
+    """The settings in ``run_dir/config.json``, checked: a missing file raises FileNotFoundError, a
+    truncated or edited one a :class:`RecipeError` naming it (never a raw JSONDecodeError)."""
+    path = Path(run_dir) / "config.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{what}: {Path(run_dir)} is not a run folder (no config.json); pass a folder "
+                                "written by 'gradwise train' or 'gradwise demo'")
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RecipeError(f"{what}: {path} is not valid JSON ({exc}); the run folder is damaged: restore the file "
+                          "or start a new run") from None
+    if not isinstance(values, dict):
+        raise RecipeError(f"{what}: {path} holds a {type(values).__name__}, not the settings of a run")
+    return RunConfig.from_dict(values, str(path)).validate()
+
+
 def evaluate_run(run_dir: str | Path) -> dict[str, float]:
     """Rebuild a run's model from ``config.json``, load ``final.ckpt`` and evaluate on its test split."""
     run_dir = Path(run_dir)
     config_path = run_dir / "config.json"
-    if not config_path.is_file():
-        raise FileNotFoundError(f"evaluate: {run_dir} is not a run folder (no config.json); pass a folder written "
-                                "by 'gradwise train' or 'gradwise demo'")
-    cfg = RunConfig.from_dict(json.loads(config_path.read_text(encoding="utf-8")), str(config_path)).validate()
+    cfg = read_config(run_dir, "evaluate")
     cfg.progress = False
     ckpt_path = run_dir / "final.ckpt"
     if not ckpt_path.is_file():

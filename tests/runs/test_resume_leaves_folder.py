@@ -37,3 +37,30 @@ def test_a_refused_resume_changes_nothing(finished_run, capsys, extra, message):
     assert "Traceback" not in err[0]
     assert _digest(finished_run) == before
     assert main(["evaluate", str(finished_run)]) == 0          # the run still works
+
+
+def test_out_naming_a_file_is_refused_before_training(tmp_path, capsys):
+    target = tmp_path / "afile"
+    target.write_text("keep me")
+    assert main(["train", "--dataset", "iris", "--epochs", "1", "--no-progress", "--out", str(target)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"gradwise train: error: --out: {target} is a file; give a folder for the run (it is created "
+                   "if missing)"]
+    assert target.read_text() == "keep me"
+
+
+@pytest.mark.parametrize("command", [["evaluate", "{run}"], ["train", "--resume", "{run}", "--epochs", "5"],
+                                     ["landscape", "{run}", "--out", "{run}/x.png"]])
+def test_a_truncated_config_json_is_named_not_a_traceback(finished_run, tmp_path, capsys, command):
+    import shutil
+
+    run = tmp_path / "damaged"
+    shutil.copytree(finished_run, run)
+    text = (run / "config.json").read_text()
+    (run / "config.json").write_text(text[: len(text) // 3])
+    before = _digest(run)
+    capsys.readouterr()
+    assert main([part.format(run=run) for part in command]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{run / 'config.json'} is not valid JSON" in err[0], err
+    assert _digest(run) == before
