@@ -91,6 +91,19 @@ def _resume_target(resume: str) -> tuple[Path, Path | None]:
     return p, (p.parent if (p.parent / "config.json").is_file() else None)
 
 
+def _refuse_ignored(cfg: Any, given: set[str]) -> None:
+    """A setting that the chosen optimizer or mode would ignore is an error, not a silent no-op."""
+    from gradwise.optim.registry import get_optimizer
+
+    if "momentum" in given and "momentum" not in get_optimizer(cfg.optimizer).settings:
+        raise GradwiseError(f"--momentum: optimizer {cfg.optimizer} has no momentum setting; use --optimizer "
+                            "momentum or nesterov (SGD with momentum), or leave --momentum out")
+    if "batch_size" in given and cfg.mode != "minibatch":
+        per_step = "the whole training set" if cfg.mode == "full" else "one sample"
+        raise GradwiseError(f"--batch-size: mode {cfg.mode} uses {per_step} per step; use --mode minibatch "
+                            "with --batch-size, or leave --batch-size out")
+
+
 def _train_config(args: argparse.Namespace) -> tuple[Any, Path, Path | None]:
     from gradwise.runs.recipe import RunConfig
 
@@ -100,15 +113,20 @@ def _train_config(args: argparse.Namespace) -> tuple[Any, Path, Path | None]:
         from gradwise.runs.folders import read_config
 
         values.update(dataclasses.asdict(read_config(run_dir, "--resume")))
+    given: set[str] = set()      # settings the user asked for now (not a resumed run's or the defaults)
     if args.config:
-        values.update({k.replace("-", "_"): v for k, v in _read_toml(args.config).items()})
+        toml = {k.replace("-", "_"): v for k, v in _read_toml(args.config).items()}
+        values.update(toml)
+        given |= set(toml)
     for field in dataclasses.fields(RunConfig):
-        given = getattr(args, field.name, None)
-        if given is not None:
-            values[field.name] = given
+        value = getattr(args, field.name, None)
+        if value is not None:
+            values[field.name] = value
+            given.add(field.name)
     if args.no_progress:
         values["progress"] = False
-    cfg = RunConfig.from_dict(values, args.config or "settings").validate()
+    cfg = RunConfig.from_dict(values, args.config or "settings").validate(args.config or "settings")
+    _refuse_ignored(cfg, given)
     out = Path(args.out) if args.out else run_dir
     if out is not None and out.exists() and not out.is_dir():
         raise GradwiseError(f"--out: {out} is a file; give a folder for the run (it is created if missing)")

@@ -60,7 +60,11 @@ class RunConfig:
     download: bool = False
     progress: bool = True
 
-    def validate(self) -> RunConfig:
+    def validate(self, source: str = "settings") -> RunConfig:
+        """Check every setting's type, then its value; a wrong one raises :class:`RecipeError`
+        naming the setting, what it must be and what it is."""
+        check_types(self, source)
+
         def choice(option: str, value: Any, valid: Iterable[str]) -> None:
             if value not in valid:
                 raise RecipeError(f"--{option.replace('_', '-')}: invalid choice {value!r}; valid: "
@@ -92,7 +96,27 @@ class RunConfig:
         unknown = sorted(set(values) - known)
         if unknown:
             raise RecipeError(f"{source}: unknown setting(s) {unknown}; valid: {sorted(known)}")
-        return cls(**values)
+        cfg = cls(**values)
+        check_types(cfg, source)
+        return cfg
+
+
+# what each annotation of RunConfig accepts, and how an error names it
+_KINDS: dict[str, tuple[tuple[type, ...], str]] = {
+    "str": ((str,), "a string"), "int": ((int,), "an integer"), "float": ((int, float), "a number"),
+    "bool": ((bool,), "true or false"), "float | None": ((int, float, type(None)), "a number (or null)"),
+}
+
+
+def check_types(cfg: RunConfig, source: str) -> None:
+    """Raise :class:`RecipeError` for the first setting whose value is not of its declared type (a
+    TOML file's ``seed = "abc"``, ``lr = true``, ``progress = "no"``); ints are accepted for floats."""
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        kinds, text = _KINDS[str(f.type)]
+        bad_bool = isinstance(value, bool) and bool not in kinds     # True is an int to Python, not to a run
+        if bad_bool or not isinstance(value, kinds):
+            raise RecipeError(f"{source}: setting {f.name!r} must be {text}, got {type(value).__name__} {value!r}")
 
 
 def hidden_sizes(spec: str) -> list[int]:
