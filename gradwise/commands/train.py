@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import signal
 import sys
 import time
 from pathlib import Path
@@ -153,6 +154,7 @@ def run_training(cfg: Any, out: Path, resume: Path | None, title: str, distribut
     from gradwise.allocator import set_allocator_tuning
     from gradwise.runs.folders import train_run
     from gradwise.train.errors import TrainingInterrupted
+    from gradwise.train.interrupts import exit_status
 
     set_allocator_tuning(True)   # a training process: reuse freed pages between steps (gradwise/allocator.py)
     rank, world = _world(distributed)
@@ -165,9 +167,10 @@ def run_training(cfg: Any, out: Path, resume: Path | None, title: str, distribut
         result = train_run(cfg, out, resume=resume, distributed=distributed)
     except TrainingInterrupted as exc:
         if rank == 0:
-            print(f"\ninterrupted: checkpoint saved to {exc.checkpoint_path}; continue with: gradwise train "
-                  f"--resume {out}" + (" --distributed" if distributed else ""), file=sys.stderr)
-        return EXIT_INTERRUPTED
+            name = signal.Signals(exc.signum).name
+            print(f"\ninterrupted ({name}): checkpoint saved to {exc.checkpoint_path}; continue with: gradwise "
+                  f"train --resume {out}" + (" --distributed" if distributed else ""), file=sys.stderr)
+        return exit_status(exc.signum)
     except BaseException as exc:
         if world > 1:           # the other ranks may wait in a collective: end the whole job with this message
             _abort_job(exc)

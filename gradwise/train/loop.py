@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import signal
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -46,7 +47,7 @@ from gradwise.train.checkpoint import (
 )
 from gradwise.train.errors import TrainingError, TrainingInterrupted
 from gradwise.train.history import History
-from gradwise.train.interrupts import SigintLatch
+from gradwise.train.interrupts import StopLatch
 from gradwise.train.metrics import Metric, get_metric
 from gradwise.train.progress import ProgressBar
 from gradwise.train.strategy import Strategy, resolve_strategy
@@ -132,7 +133,7 @@ class Trainer:
         self.interrupted_checkpoint: Path | None = None
         self.epoch_arrays: dict[str, np.ndarray] = {}
         self._phase = "idle"
-        self._sigint = SigintLatch()
+        self._sigint = StopLatch()
         self._collective_stop = False   # a stop that every rank of a distributed run takes at the same step
         self._time_offset = 0.0
         self._start = time.perf_counter()
@@ -450,6 +451,10 @@ class Trainer:
         for m, state in zip(self.metrics, backup["metrics"]):
             m.load_state_dict(state)
 
+    def _stop_signal(self) -> int:
+        """The signal that stopped the run (SIGINT for a Ctrl-C, or a stop requested by another rank)."""
+        return self._sigint.signum if self._sigint.signum is not None else int(signal.SIGINT)
+
     def _on_failure(self, exc: BaseException) -> None:
         """After an exception or Ctrl-C: write ``interrupted.ckpt`` when the run is between steps."""
         if self._collective_stop:
@@ -461,14 +466,14 @@ class Trainer:
                 pass
         if self.checkpoint_dir is None or self._phase == "step":
             if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, TrainingInterrupted):
-                raise TrainingInterrupted(None) from exc
+                raise TrainingInterrupted(None, self._stop_signal()) from exc
             return
         # an unfinished batch never reached the optimizer: the checkpoint is the state before it
         rng = self._boundary_rng if self._phase == "batch" else None
         self._phase = "idle"
         self.interrupted_checkpoint = self.save_checkpoint(self.checkpoint_dir / "interrupted.ckpt", rng=rng)
         if isinstance(exc, KeyboardInterrupt):
-            raise TrainingInterrupted(self.interrupted_checkpoint) from exc
+            raise TrainingInterrupted(self.interrupted_checkpoint, self._stop_signal()) from exc
         if hasattr(exc, "add_note"):
             exc.add_note(f"gradwise: a resumable checkpoint was saved to {self.interrupted_checkpoint}")
 

@@ -98,7 +98,9 @@ def test_help_on_every_command(command, capsys):
     assert info.value.code == 0 and "usage: gradwise" in capsys.readouterr().out
 
 
-def test_ctrl_c_saves_a_resumable_checkpoint_and_exits_130(tmp_path):
+@pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)],
+                         ids=["SIGINT", "SIGTERM", "SIGHUP"])
+def test_a_stop_signal_saves_a_resumable_checkpoint_and_exits_128_plus_its_number(tmp_path, signum, status):
     out = tmp_path / "long"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "gradwise", "train", "--dataset", "digits", "--epochs", "2000",
@@ -109,19 +111,30 @@ def test_ctrl_c_saves_a_resumable_checkpoint_and_exits_130(tmp_path):
             assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
             time.sleep(0.05)
         time.sleep(1.5)                               # well into training (2000 epochs take minutes)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         stdout, stderr = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 130, stderr
+    assert proc.returncode == status, stderr
     assert "Traceback" not in stderr and f"gradwise train --resume {out}" in stderr
+    assert f"interrupted ({signal.Signals(signum).name})" in stderr
     assert (out / "interrupted.ckpt").is_file() and not (out / "final.ckpt").exists()
+    import numpy as np
+
     from gradwise.train import read_checkpoint
 
     done = read_checkpoint(out / "interrupted.ckpt")["counters"]["epoch"]
     assert main(["train", "--resume", str(out), "--epochs", str(done + 1), "--no-progress"]) == 0
     assert (out / "final.ckpt").is_file() and not (out / "interrupted.ckpt").exists()
+    # the stopped-and-resumed run ends where a run that was never stopped ends, bit for bit
+    straight = tmp_path / "straight"
+    assert main(["train", "--dataset", "digits", "--epochs", str(done + 1), "--no-progress", "--out",
+                 str(straight)]) == 0
+    resumed, reference = read_checkpoint(out / "final.ckpt")["model"], read_checkpoint(straight / "final.ckpt")["model"]
+    assert resumed.keys() == reference.keys()
+    for k in reference:
+        np.testing.assert_array_equal(resumed[k].numpy(), reference[k].numpy(), err_msg=k)
 
 
 def write_idx(path, array):
