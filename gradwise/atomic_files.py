@@ -3,7 +3,10 @@
 The data goes to a temporary file in the target's folder, is flushed and fsynced,
 gets the permissions a plain ``open(path, "w")`` would give (mkstemp's are 0600),
 and is renamed over the target; the folder is then fsynced so the rename itself
-survives a power cut.  On any error the temporary file is removed.
+survives a power cut.  On any error the temporary file is removed.  A process killed
+mid-write (``kill -9``) cannot remove its temporary file, so each one carries its
+writer's process id, and the next write to the same target removes those whose
+writer is gone: a checkpoint-sized leftover does not stay on disk for ever.
 
 >>> import os, tempfile
 >>> path = os.path.join(tempfile.mkdtemp(), "notes.txt")
@@ -43,12 +46,34 @@ def fsync_dir(folder: str | os.PathLike[str]) -> None:
         os.close(fd)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)          # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True              # it exists (another user's), or we cannot tell: leave its file alone
+    return True
+
+
+def _remove_orphans(target: Path, suffix: str) -> None:
+    """Delete ``.<name>.<pid>.*<suffix>`` files next to ``target`` left by writers that no longer run."""
+    for leftover in target.parent.glob(f".{target.name}.*{suffix}"):
+        pid = leftover.name[len(target.name) + 2:].split(".", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            try:
+                leftover.unlink()
+            except OSError:
+                pass
+
+
 @contextmanager
 def atomic_file(path: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator[BinaryIO]:
     """Open a temporary binary file that replaces ``path`` when the ``with`` block succeeds."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
+    _remove_orphans(target, suffix)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=suffix, dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             yield f

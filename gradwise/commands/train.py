@@ -50,6 +50,10 @@ def register(subparsers: Any) -> None:
     train.add_argument("--out", help="run folder (default: runs/<dataset>-<time>)")
     train.add_argument("--resume", help="a checkpoint file, or a run folder to continue")
     train.add_argument("--config", help="a TOML file of settings (keys as the options, with underscores)")
+    train.add_argument("--checkpoint-every", metavar="N|Nepochs|Nsteps",
+                       help="write last.ckpt every N epochs (default 1) or every N steps (e.g. 500steps); 0: never")
+    train.add_argument("--keep", type=int, metavar="K",
+                       help="also keep the K newest periodic checkpoints as epoch-/step-*.ckpt (default 0)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.add_argument("--distributed", action="store_true",
                        help="data-parallel over MPI: launch as 'mpiexec -n R gradwise train ... --distributed'; "
@@ -83,10 +87,12 @@ def _resume_target(resume: str) -> tuple[Path, Path | None]:
     """``(checkpoint, run folder or None)`` for ``--resume``."""
     p = Path(resume)
     if p.is_dir():
-        for name in ("interrupted.ckpt", "last.ckpt", "final.ckpt"):
-            if (p / name).is_file():
-                return p / name, p
-        raise GradwiseError(f"--resume: {p} holds no interrupted.ckpt, last.ckpt or final.ckpt")
+        found = [p / name for name in ("final.ckpt", "last.ckpt", "interrupted.ckpt") if (p / name).is_file()]
+        if not found:
+            raise GradwiseError(f"--resume: {p} holds no interrupted.ckpt, last.ckpt or final.ckpt")
+        # the newest: a run stopped by a signal after a periodic save, or killed after a resumed run's
+        # saves, continues from where it really got to (ties: interrupted, then last, then final)
+        return max(found, key=lambda f: (f.stat().st_mtime_ns, found.index(f))), p
     if not p.is_file():
         raise GradwiseError(f"--resume: no such checkpoint or run folder {resume}")
     return p, (p.parent if (p.parent / "config.json").is_file() else None)

@@ -26,11 +26,12 @@ from gradwise.runs.recipe import (
     build_model,
     build_optimizer,
     build_scheduler,
+    checkpoint_interval,
     load_task,
     steps_per_epoch,
 )
 from gradwise.serialization import CheckpointError
-from gradwise.train.callbacks import Callback
+from gradwise.train.callbacks import Callback, ModelCheckpoint
 from gradwise.train.checkpoint import read_checkpoint
 from gradwise.train.loop import Trainer
 from gradwise.train.strategy import SingleProcess, Strategy
@@ -127,14 +128,18 @@ def train_run(cfg: RunConfig, run_dir: str | Path, resume: str | Path | None = N
     # config.json is written once the run has started: a resume refused for a different model or
     # optimizer leaves the folder as it was
     trainer.callbacks.append(_WriteConfig(cfg, run_dir))
+    unit, every = checkpoint_interval(cfg.checkpoint_every)
+    if unit != "off":           # a run killed with -9 loses at most this much: resume from last.ckpt
+        trainer.callbacks.append(ModelCheckpoint(run_dir, monitor=None, save_best=False, keep=cfg.keep,
+                                                 every_n_epochs=every if unit == "epochs" else 1,
+                                                 every_n_steps=every if unit == "steps" else None))
     trainer.fit((task.x_train, task.y_train), epochs=cfg.epochs, val_data=(task.x_test, task.y_test), resume=resume)
     test = trainer.evaluate((task.x_test, task.y_test))
     if not trainer.is_main:
         return RunResult(run_dir, test, trainer)
     trainer.save_checkpoint(run_dir / "final.ckpt")
-    interrupted = run_dir / "interrupted.ckpt"
-    if interrupted.exists():            # the run that was interrupted has now finished
-        interrupted.unlink()
+    for superseded in ("interrupted.ckpt", "last.ckpt"):   # the run has finished: final.ckpt holds it all
+        (run_dir / superseded).unlink(missing_ok=True)
     h = trainer.history
     h.to_csv(run_dir / "history.csv")
     h.to_csv(run_dir / "history_steps.csv", level="step")

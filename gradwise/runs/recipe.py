@@ -59,6 +59,8 @@ class RunConfig:
     data_root: str = "data"
     download: bool = False
     progress: bool = True
+    checkpoint_every: str = "1"           # "N" or "Nepochs": last.ckpt every N epochs; "Nsteps"; "0": never
+    keep: int = 0                         # also keep the K newest periodic checkpoints (epoch-/step-*.ckpt)
 
     def validate(self, source: str = "settings") -> RunConfig:
         """Check every setting's type, then its value; a wrong one raises :class:`RecipeError`
@@ -88,6 +90,9 @@ class RunConfig:
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise RecipeError(f"--lr: must be a positive finite number, got {self.lr!r}")
         hidden_sizes(self.model)
+        checkpoint_interval(self.checkpoint_every)
+        if self.keep < 0:
+            raise RecipeError(f"--keep: must be an integer >= 0, got {self.keep}")
         return self
 
     @classmethod
@@ -117,6 +122,22 @@ def check_types(cfg: RunConfig, source: str) -> None:
         bad_bool = isinstance(value, bool) and bool not in kinds     # True is an int to Python, not to a run
         if bad_bool or not isinstance(value, kinds):
             raise RecipeError(f"{source}: setting {f.name!r} must be {text}, got {type(value).__name__} {value!r}")
+
+
+def checkpoint_interval(spec: str) -> tuple[str, int]:
+    """``"2"`` or ``"2epochs"`` -> ``("epochs", 2)``; ``"500steps"`` -> ``("steps", 500)``; ``"0"`` -> ``("off", 0)``.
+
+    >>> checkpoint_interval("500steps"), checkpoint_interval("1")
+    (('steps', 500), ('epochs', 1))
+    """
+    text = str(spec).strip().lower()
+    unit = "steps" if text.endswith("steps") else "epochs"
+    number = text.removesuffix(unit).strip()
+    if not number.isdigit():
+        raise RecipeError(f"--checkpoint-every: expected N (epochs), Nepochs or Nsteps, e.g. 1, 2epochs or "
+                          f"500steps (0 turns periodic checkpoints off), got {spec!r}")
+    n = int(number)
+    return ("off", 0) if n == 0 else (unit, n)
 
 
 def hidden_sizes(spec: str) -> list[int]:

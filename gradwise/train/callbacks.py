@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -143,22 +144,35 @@ class EarlyStopping(Callback):
 
 class ModelCheckpoint(Callback):
     """Save full, resumable checkpoints into ``dirpath``: ``last.ckpt`` after every
-    ``every_n_epochs`` epochs and ``best.ckpt`` whenever ``monitor`` improves.
+    ``every_n_epochs`` epochs (or every ``every_n_steps`` optimizer steps) and ``best.ckpt``
+    whenever ``monitor`` improves.  ``keep=K`` also keeps the K newest periodic checkpoints as
+    ``epoch-NNNNNN.ckpt`` / ``step-NNNNNNNNN.ckpt`` (hard links to the same bytes), deleting older ones.
 
     Each file holds model, optimizer, scheduler, counters, history and random states
     (see :mod:`gradwise.train.checkpoint`) and is written atomically.
     """
 
     def __init__(self, dirpath: str | os.PathLike[str], monitor: str | None = "val_loss", mode: str = "auto",
-                 save_best: bool = True, save_last: bool = True, every_n_epochs: int = 1) -> None:
+                 save_best: bool = True, save_last: bool = True, every_n_epochs: int = 1,
+                 every_n_steps: int | None = None, keep: int = 0) -> None:
         if int(every_n_epochs) < 1:
             raise CallbackError(f"ModelCheckpoint: every_n_epochs must be >= 1, got {every_n_epochs}")
+        if every_n_steps is not None and int(every_n_steps) < 1:
+            raise CallbackError(f"ModelCheckpoint: every_n_steps must be >= 1 or None, got {every_n_steps}")
+        if int(keep) < 0:
+            raise CallbackError(f"ModelCheckpoint: keep must be >= 0, got {keep}")
         self.dirpath = Path(dirpath)
         self.save_best = save_best and monitor is not None
         self.tracker = _Tracker(monitor or "loss", mode, 0.0, "ModelCheckpoint")
         self.save_last, self.every_n_epochs = save_last, int(every_n_epochs)
+        self.every_n_steps = None if every_n_steps is None else int(every_n_steps)
+        self.keep = int(keep)
         self.best_path: Path | None = None
         self.last_path: Path | None = None
+
+    def on_batch_end(self, trainer: Trainer, logs: dict[str, float]) -> None:
+        if self.save_last and self.every_n_steps is not None and trainer.global_step % self.every_n_steps == 0:
+            self._save_last(trainer, f"step-{trainer.global_step:09d}")
 
     def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
         if self.save_best:
@@ -167,9 +181,27 @@ class ModelCheckpoint(Callback):
                 self.tracker.best = value
                 self.best_path = self.dirpath / "best.ckpt"
                 trainer.save_checkpoint(self.best_path)
-        if self.save_last and (epoch + 1) % self.every_n_epochs == 0:
-            self.last_path = self.dirpath / "last.ckpt"
-            trainer.save_checkpoint(self.last_path)
+        if self.save_last and self.every_n_steps is None and (epoch + 1) % self.every_n_epochs == 0:
+            self._save_last(trainer, f"epoch-{epoch + 1:06d}")
+
+    def _save_last(self, trainer: Trainer, tag: str) -> None:
+        """Write ``last.ckpt`` (atomically) and, with ``keep``, a hard link to it named ``tag`` while
+        removing all but the ``keep`` newest of those, so the disk a run uses stays bounded."""
+        self.last_path = self.dirpath / "last.ckpt"
+        trainer.save_checkpoint(self.last_path)
+        if not self.keep or not trainer.is_main:
+            return
+        kept = self.dirpath / f"{tag}.ckpt"
+        tmp = kept.with_name(kept.name + ".tmp")
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(self.last_path, tmp)          # no second copy of the bytes where links work
+        except OSError:
+            shutil.copyfile(self.last_path, tmp)
+        os.replace(tmp, kept)
+        history = sorted(self.dirpath.glob("step-*.ckpt")) + sorted(self.dirpath.glob("epoch-*.ckpt"))
+        for old in history[:-self.keep] if len(history) > self.keep else []:
+            old.unlink(missing_ok=True)
 
     def state_dict(self) -> dict[str, Any]:
         return {"best": self.tracker.best}
