@@ -18,6 +18,8 @@ from gradwise.api.functions import *  # noqa: F403  (the names: gradwise/api/fun
 # isort: split
 from gradwise import (
     autograd,
+    backends,
+    cuda,
     func,
     linalg,
     nn,
@@ -38,7 +40,6 @@ from gradwise.api.creation import (
     ones_like,
     rand,
     rand_like,
-    randint,
     randint_like,
     randn,
     randn_like,
@@ -47,6 +48,7 @@ from gradwise.api.creation import (
     zeros,
     zeros_like,
 )
+from gradwise.api.legacy import BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor
 from gradwise.api.random import Generator, default_generator, manual_seed
 from gradwise.autograd import (
     Tensor,
@@ -58,8 +60,11 @@ from gradwise.autograd import (
     set_detect_anomaly,
     set_grad_enabled,
 )
+from gradwise.autograd.grad_mode import inference_mode, is_inference_mode_enabled
+from gradwise.devices import DeviceError, device, get_default_device, set_default_device
 from gradwise.dtypes import (
     bool,  # noqa: A004
+    can_cast,
     complex64,
     complex128,
     double,
@@ -75,6 +80,8 @@ from gradwise.dtypes import (
     int32,
     int64,
     long,
+    promote_types,
+    result_type,
     set_default_dtype,
     short,
     uint8,
@@ -90,6 +97,7 @@ from gradwise.errors import (
 )
 from gradwise.func.gradcheck import gradcheck, gradgradcheck
 from gradwise.serialization import load, save
+from gradwise.size import Size
 from gradwise.version import __version__
 
 _LAZY = ("data", "train", "insight", "viz", "distributed", "runs")

@@ -39,6 +39,7 @@ KNOWN = {
     "Generator": "from gradwise.api.random import Generator",
     "ValuesIndices": "from gradwise.api.multi import ValuesIndices", "builtins": "import builtins",
     "OpDef": "from gradwise.ops.registry import OpDef",
+    "device": "from gradwise.devices import device",
 }
 BUILTIN_NAMES = {"None", "int", "float", "bool", "str", "tuple", "list", "dict", "slice", "object", "type",
                  "complex", "Ellipsis"}
@@ -108,6 +109,12 @@ def _returns(fn: Callable[..., Any], default: str, method: bool) -> str:
     if ann is inspect.Signature.empty:
         return default
     return _annotation(ann, method)
+
+
+def _attribute_type(value: Any) -> str:
+    """The annotation of a constant class attribute: its type's name (``builtins.`` for bool/int/float)."""
+    name = type(value).__name__
+    return f"builtins.{name}" if name in ("bool", "int", "float") else name
 
 
 def _static_names() -> set[str]:
@@ -193,6 +200,9 @@ def generate() -> dict[Path, str]:
     for alias, fn in tensor_methods.METHODS.items():
         by_method[alias] = fn
     method_lines = []
+    # constant attributes installed on the class (Tensor.device, Tensor.is_cuda...), declared by type
+    attribute_lines = [f"{name}: {_attribute_type(value)}"
+                       for name, value in sorted(getattr(tensor_methods, "ATTRIBUTES", {}).items())]
     for name in sorted(n for n, v in vars(Tensor).items() if n not in static and callable(v)):
         if name in by_method:
             fn = by_method[name]
@@ -210,8 +220,10 @@ def generate() -> dict[Path, str]:
             raise SystemExit(f"generate_stubs: Tensor.{name} is bound at run time but not known here")
     methods_text = (HEADER + '"""The Tensor methods gradwise.api.bind and gradwise.autograd.tensor_methods attach;\n'
                     'type checkers see them as the base class of Tensor."""\n\n'
-                    + "\n".join(_imports(method_lines))
-                    + "\n\nclass BoundMethods:\n" + "\n".join("    " + line for line in method_lines) + "\n")
+                    + "\n".join(_imports(method_lines + [f"def _(x: {a.split(': ')[1]}) -> None: ..."
+                                                          for a in attribute_lines]))
+                    + "\n\nclass BoundMethods:\n"
+                    + "\n".join("    " + line for line in attribute_lines + method_lines) + "\n")
     return {FUNCTIONS_STUB: functions_text, METHODS_STUB: methods_text}
 
 

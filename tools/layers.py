@@ -25,11 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 # bottom first; units on one line are peers that may not import each other
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors",),
-    ("dtypes", "atomic_files", "allocator", "version"),
+    ("dtypes", "devices", "size", "atomic_files", "allocator", "version"),
     ("ops",),
     ("autograd",),
     ("api",),
-    ("func", "linalg", "serialization"),
+    ("func", "linalg", "serialization", "cuda", "backends"),
     ("nn", "optim"),
     ("data",),
     ("train",),

@@ -2,7 +2,8 @@
 adaptive pooling, embedding, dropout and the classification losses.
 
 They validate arguments (errors name the op, the shapes and what would be
-valid), then call ops from the table; ``adaptive_avg_pool2d``, ``dropout`` and
+valid; the input, weight and bias of a convolution must share a dtype, as in
+PyTorch), then call ops from the table; ``adaptive_avg_pool2d``, ``dropout`` and
 ``nll_loss`` are composites that need no rule of their own.
 """
 
@@ -15,6 +16,7 @@ import numpy as np
 from gradwise.api.random import Generator, resolve
 from gradwise.autograd.function import apply
 from gradwise.autograd.tensor import Tensor
+from gradwise.dtypes import dtype_mismatch
 from gradwise.errors import IndexOutOfRangeError, ShapeError, format_shape
 from gradwise.ops.conv import CONV, CONV_TRANSPOSE
 from gradwise.ops.linalg import EINSUM
@@ -30,6 +32,14 @@ def _tuple(v: Any, n: int, name: str, op: str) -> tuple[int, ...]:
             raise ValueError(f"{op}: {name} must be an int or a tuple of {n} ints, got {v!r}")
         return tuple(int(x) for x in v)
     return (int(v),) * n
+
+
+def _check_dtypes(op: str, x: Tensor, w: Tensor, bias: Tensor | None) -> None:
+    # PyTorch: "Input type (double) and weight type (float) should be the same"; no promotion
+    if x.dtype != w.dtype:
+        raise dtype_mismatch(op, ("input", "weight"), (x.dtype, w.dtype), layer=True)
+    if bias is not None and bias.dtype != w.dtype:
+        raise dtype_mismatch(op, ("bias", "weight"), (bias.dtype, w.dtype))
 
 
 def _conv_attrs(op: str, x: Tensor, w: Tensor, stride: Any, padding: Any, dilation: Any,
@@ -89,6 +99,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     >>> gw.conv2d(gw.ones(1, 3, 8, 8), gw.ones(4, 3, 3, 3), padding="same").shape
     (1, 4, 8, 8)
     """
+    _check_dtypes("conv2d", input, weight, bias)
     attrs = _conv_attrs("conv2d", input, weight, stride, padding, dilation, groups, 2)
     return _add_bias(apply(CONV, input, weight, **attrs), bias, 2, "conv2d")
 
@@ -101,6 +112,7 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     >>> gw.conv1d(gw.ones(2, 1, 10), gw.ones(3, 1, 3), stride=2).shape
     (2, 3, 4)
     """
+    _check_dtypes("conv1d", input, weight, bias)
     attrs = _conv_attrs("conv1d", input, weight, stride, padding, dilation, groups, 1)
     return _add_bias(apply(CONV, input, weight, **attrs), bias, 1, "conv1d")
 
@@ -117,6 +129,7 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     (1, 2, 11, 11)
     """
     op = "conv_transpose2d"
+    _check_dtypes(op, input, weight, bias)
     if input.ndim != 4 or weight.ndim != 4:
         raise ShapeError(f"{op}: expected 4-D input and weight, got {format_shape(input.shape)} and "
                          f"{format_shape(weight.shape)}")

@@ -6,6 +6,7 @@
 
 from gradwise.autograd import tensor_methods as _tensor_methods
 from gradwise.autograd.anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
+from gradwise.autograd.custom_function import Function, FunctionCtx, once_differentiable
 from gradwise.autograd.engine import backward, grad
 from gradwise.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from gradwise.autograd.node import Node
@@ -15,3 +16,4 @@ _tensor_methods.install()  # backward, to, clone, in-place ops: they record, so 
 
 __all__ = ["Node", "Tensor", "backward", "detect_anomaly", "enable_grad", "grad", "is_anomaly_enabled",
            "is_grad_enabled", "no_grad", "set_detect_anomaly", "set_grad_enabled"]
+__all__ += ["Function", "FunctionCtx", "once_differentiable"]  # custom autograd functions

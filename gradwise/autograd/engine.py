@@ -15,8 +15,8 @@ The walk is iterative (no recursion, so a chain of 100,000 ops is fine):
 In :func:`run_backward` these are :func:`_start` (the seeds), :func:`_walk` (steps 1-3,
 the hot loop, kept in one function so that a node costs no extra Python call) and
 :func:`_finish_leaves` (step 4); the rare per-node work lives in helpers called only
-when needed (:func:`_node_extras` for hooks and ``retain_grad``, :func:`_unpack` for
-``create_graph``).
+when needed (:func:`_node_extras` for hooks and ``retain_grad``, :func:`_visit_group` for
+the outputs of a custom ``autograd.Function``, :func:`_unpack` for ``create_graph``).
 
 Gradients are NumPy arrays in the ordinary walk and Tensors under
 ``create_graph=True``, where every rule is recorded so the result can be
@@ -26,7 +26,7 @@ differentiated again.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush
 from typing import Any
 
 import numpy as np
@@ -163,8 +163,10 @@ def _walk(pending: _Pending, heap: _Heap, leaf_grads: _LeafGrads, b: Any, retain
     while node is not None:
         # The node's total gradient: every consumer was visited before it.
         g = pending.pop(node)
-        if node.extra is not None:  # hooks on a non-leaf, retain_grad (rare)
+        if node.extra is not None:  # hooks on a non-leaf, retain_grad, a node group (rare)
             g = _node_extras(node, g, create_graph)
+            if node.extra.group is not None:  # a custom Function's outputs: visited together
+                _visit_group(node, g, pending, heap, capture, watch, create_graph, retain_graph)
         if watch is not None:
             watch.begin(node, g)
         if capture is not None and node in capture:
@@ -277,6 +279,47 @@ def _node_extras(node: Node, g: Any, create_graph: bool) -> Any:
         if owner is not None:
             owner.grad = owned(g, create_graph, owner.grad, accumulate=False)
     return g
+
+
+def _visit_group(node: Node, g: Any, pending: _Pending, heap: _Heap, capture: dict[Any, Any] | None,
+                 watch: BackwardWatch | None, create_graph: bool, retain_graph: bool) -> None:
+    """Visit a :class:`~gradwise.autograd.node.NodeGroup` (one node per output of a custom
+    Function) once, at ``node``, the first member reached.
+
+    Every consumer of every member was recorded after all members, so the other members'
+    gradients in ``pending`` are final: take them out of the walk (and the heap, so they
+    are not visited again), run their hooks, ``retain_grad`` and captures as their own
+    visit would, and store every member's gradient in ``group.grads`` (``None`` where none
+    arrived) for ``node``'s rules, which compute all input gradients from them at once.
+    Without ``retain_graph`` the other members are freed with ``node``.
+    """
+    assert node.extra is not None and node.extra.group is not None
+    group = node.extra.group
+    grads = []
+    removed = False
+    for ref in group.nodes:
+        member = ref()
+        if member is node:
+            grads.append(g)
+            continue
+        gm = pending.pop(member, None) if member is not None else None
+        if gm is not None:
+            assert member is not None
+            heap.remove((-member.seq, member))  # every pending node but the current one is in the heap
+            removed = True
+            gm = _node_extras(member, gm, create_graph)
+            if watch is not None:
+                watch.begin(member, gm)
+            if capture is not None and member in capture:
+                capture[member] = gm
+        if member is not None and not retain_graph:
+            member.saved = None
+            member.out = None
+        grads.append(gm)
+    if removed:
+        heapify(heap)
+    group.grads = tuple(grads)
+    group.release = not retain_graph
 
 
 def _unpack(node: Node) -> tuple[tuple[Any, ...], Any]:

@@ -5,6 +5,10 @@ nodes (or leaf tensors) that produced its inputs, the input arrays and the
 output array when the op's rules read them, the attributes, and the version
 of every saved array so that an in-place change made after recording is caught
 at backward instead of silently giving a wrong gradient.
+
+A call with several outputs whose gradients come out of one computation (a custom
+:class:`gradwise.autograd.Function`) records one node per output, tied together by a
+:class:`NodeGroup` in each node's ``extra``: the backward walk visits the group once.
 """
 
 from __future__ import annotations
@@ -96,7 +100,10 @@ class Node:
         self._extra().trace = value
 
     def name(self) -> str:
-        """PyTorch-style node name, e.g. ``MulBackward0``."""
+        """PyTorch-style node name, e.g. ``MulBackward0`` (``MyFnBackward`` for a custom Function)."""
+        custom = getattr(self.op, "backward_name", None)  # a custom Function's op names its node
+        if custom:
+            return str(custom)
         return f"{_camel(self.op.name)}Backward0"
 
     def __repr__(self) -> str:
@@ -140,11 +147,37 @@ class Node:
 
 
 class NodeExtra:
-    """The rarely used parts of a node: tensor hooks, retain_grad, anomaly trace."""
+    """The rarely used parts of a node: tensor hooks, retain_grad, anomaly trace, node group."""
 
-    __slots__ = ("hooks", "retained", "trace")
+    __slots__ = ("hooks", "retained", "trace", "group")
 
     def __init__(self) -> None:
         self.hooks: list[Any] | None = None
         self.retained: Any = None
         self.trace: Any = None
+        self.group: NodeGroup | None = None
+
+
+class NodeGroup:
+    """The nodes recorded by one call with several outputs whose input gradients come out
+    of one computation: a custom ``autograd.Function`` records one node per output, each
+    with the same edges, and its ``backward`` takes every output's gradient at once.
+
+    The backward walk (``engine._visit_group``) visits a group once, at the first of its
+    nodes it reaches: every consumer of every output was recorded after all of them, so by
+    then each member's gradient is final.  It takes the other members' gradients out of the
+    walk (running their hooks, ``retain_grad`` and captures), stores them all in
+    :attr:`grads`, one per member (``None`` for a member no gradient reached), and sets
+    :attr:`release` when the walk frees saved values (no ``retain_graph``); then the first
+    node's rules run and read them.  ``nodes`` holds weak references (the outputs own
+    their nodes), so a group never keeps a graph alive.
+    """
+
+    __slots__ = ("nodes", "grads", "release")
+
+    def __init__(self, nodes: tuple[Node, ...]) -> None:
+        self.nodes: tuple[weakref.ref[Node], ...] = tuple(weakref.ref(n) for n in nodes)
+        self.grads: tuple[Any, ...] | None = None
+        self.release = False
+        for n in nodes:
+            n._extra().group = self

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
 from gradwise.dtypes import get_default_dtype, resolve_dtype
 from gradwise.errors import DtypeError, GraphError, format_shape
 from gradwise.ops.dims import normalize_dim
+from gradwise.size import Size
 
 
 def _dtype_name(dtype: np.dtype) -> str:
@@ -81,6 +82,13 @@ class Tensor(BoundMethods):
     # ------------------------------------------------------------------ metadata
     @property
     def shape(self) -> tuple[int, ...]:
+        """The shape as a plain tuple of ints.
+
+        PyTorch returns ``torch.Size`` here; gradwise returns the array's own tuple, because
+        ``shape`` is read on every op and a ``Size`` would cost a new object per read.  It
+        compares, indexes and unpacks the same; ``size()`` gives the :class:`~gradwise.size.Size`
+        (with ``numel()``).
+        """
         return self.data.shape
 
     @property
@@ -106,15 +114,43 @@ class Tensor(BoundMethods):
         """Swap the last two dimensions (batched matrix transpose)."""
         return self.transpose(-2, -1)
 
-    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
-        """The shape, or the length of dimension ``dim``."""
+    @overload
+    def size(self, dim: None = None) -> Size: ...
+    @overload
+    def size(self, dim: int) -> int: ...
+    def size(self, dim: int | None = None) -> Size | int:
+        """The shape as a :class:`~gradwise.size.Size` (a tuple with ``numel()``), or the length
+        of dimension ``dim``.  ``.shape`` is the same shape as a plain tuple (see ``shape``).
+
+        >>> import gradwise as gw
+        >>> x = gw.zeros(2, 3)
+        >>> x.size(), x.size(1), x.size() == (2, 3), x.size().numel()
+        (gradwise.Size([2, 3]), 3, True, 6)
+        """
         if dim is None:
-            return self.data.shape
+            return Size(self.data.shape)
         return self.data.shape[normalize_dim(dim, self.data.ndim, "size")]
 
     def numel(self) -> int:
         """Number of elements."""
         return int(self.data.size)
+
+    def nelement(self) -> int:
+        """Number of elements (PyTorch's older spelling of ``numel``)."""
+        return int(self.data.size)
+
+    def element_size(self) -> int:
+        """Bytes per element (4 for float32)."""
+        return int(self.data.itemsize)
+
+    def is_floating_point(self) -> bool:
+        """True for float16/32/64 tensors (not complex, not integer or bool), as in PyTorch."""
+        return self.data.dtype.kind == "f"
+
+    def is_contiguous(self, memory_format: Any = None) -> bool:
+        """True when the elements lie in row-major order without gaps (False for a transposed
+        view, as in PyTorch).  ``memory_format`` is accepted and ignored (one layout only)."""
+        return bool(self.data.flags.c_contiguous)
 
     def dim(self) -> int:
         """Number of dimensions (PyTorch's spelling of ``ndim``)."""
@@ -168,6 +204,22 @@ class Tensor(BoundMethods):
             yield self[i]
 
     __hash__ = object.__hash__
+
+    def __format__(self, format_spec: str) -> str:
+        """``f"{x:.3f}"`` formats the number of a 0-d tensor; any other tensor takes only the
+        empty spec (its ``str``), and a spec raises TypeError, as in PyTorch.
+
+        >>> import gradwise as gw
+        >>> f"{gw.tensor(3.14159):+.2f}", "{:05d}".format(gw.tensor(7))
+        ('+3.14', '00007')
+        """
+        if self.data.ndim == 0:
+            return format(self.data.item(), format_spec)
+        if format_spec:
+            raise TypeError(f"unsupported format string passed to {type(self).__name__}.__format__: "
+                            f"only 0-d tensors take a format spec (this one has shape "
+                            f"{format_shape(self.shape)}); use x.item() for a one-element tensor")
+        return str(self)
 
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", prefix="tensor(",

@@ -1,7 +1,7 @@
 """``gradwise.nn``: modules, layers, losses, initialisation and functional API (PyTorch's names)."""
 
 from gradwise.nn import functional, init, utils
-from gradwise.nn.containers import ModuleDict, ModuleList, Sequential
+from gradwise.nn.containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from gradwise.nn.module import Module, RemovableHandle, StateDictError
 from gradwise.nn.modules.activation import (
     ELU,
@@ -37,7 +37,7 @@ from gradwise.nn.modules.loss import (
     NLLLoss,
     SmoothL1Loss,
 )
-from gradwise.nn.modules.misc import Dropout, Embedding
+from gradwise.nn.modules.misc import Dropout, Dropout1d, Dropout2d, Dropout3d, Embedding
 from gradwise.nn.modules.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
-from gradwise.nn.modules.rnn import GRU, LSTM, RNN
+from gradwise.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from gradwise.nn.parameter import Parameter

@@ -3,6 +3,10 @@
 Ops with rules of their own come from the table (``linear``, ``conv2d``...);
 normalisations are composites written with existing ops, so their gradients
 (first and second order) follow from the engine.
+
+Layers do not promote, as in PyTorch: ``linear``, the convolutions, ``bilinear`` and
+the normalisations raise when the input's dtype differs from the parameters' (a float64
+input to a float32 layer), naming the op, both dtypes and the conversion to make.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from gradwise.api import functions as _ops
 from gradwise.autograd.function import call
 from gradwise.autograd.grad_mode import no_grad
 from gradwise.autograd.tensor import Tensor
+from gradwise.dtypes import dtype_mismatch
 from gradwise.errors import ShapeError, format_shape
 from gradwise.nn.loss_functions import (  # noqa: F401  (re-exported)
     binary_cross_entropy,
@@ -48,6 +53,15 @@ sigmoid, tanh, logsigmoid = _ops.sigmoid, _ops.tanh, _ops.logsigmoid
 softmax, log_softmax = _ops.softmax, _ops.log_softmax
 
 
+def _same_dtype(op: str, input: Any, **params: Any) -> None:
+    """PyTorch's "mixed dtype: all inputs must share same datatype" for a layer's input and
+    parameters (``None`` entries are absent ones)."""
+    dt = input.dtype
+    for name, p in params.items():
+        if p is not None and p.dtype != dt:
+            raise dtype_mismatch(op, ("input", name), (dt, p.dtype), layer=True)
+
+
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias``: input ``(..., in)``, weight ``(out, in)``, bias ``(out,)``.
 
@@ -62,6 +76,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``y_k = x1^T W_k x2 + b_k``: weight ``(out, in1, in2)``."""
+    _same_dtype("bilinear", input1, input2=input2, weight=weight, bias=bias)
     out = call(REGISTRY["einsum"], "...i,kij,...j->...k", input1, weight, input2)
     return out if bias is None else out + bias
 
@@ -99,6 +114,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     """
     if input.ndim < 2:
         raise ShapeError(f"batch_norm: expected (N, C, ...) input, got {format_shape(input.shape)}")
+    _same_dtype("batch_norm", input, running_mean=running_mean, running_var=running_var, weight=weight,
+                bias=bias)
     dims = (0,) + tuple(range(2, input.ndim))
     shape = _norm_shape(input, dims)
     if training:
@@ -130,6 +147,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
 def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Normalise over the last ``len(normalized_shape)`` dimensions (biased variance)."""
+    _same_dtype("layer_norm", input, weight=weight, bias=bias)
     ns = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if tuple(input.shape[-len(ns):]) != ns:
         raise ShapeError(f"layer_norm: normalized_shape {ns} does not match the input's trailing "
@@ -148,6 +166,7 @@ def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = Non
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
                eps: float = 1e-5) -> Tensor:
     """Normalise each of ``num_groups`` channel groups per sample; affine per channel."""
+    _same_dtype("group_norm", input, weight=weight, bias=bias)
     n, c = input.shape[:2]
     if c % num_groups:
         raise ShapeError(f"group_norm: {c} channels are not divisible into {num_groups} groups")

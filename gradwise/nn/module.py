@@ -16,7 +16,9 @@ import numpy as np
 
 from gradwise.autograd.grad_mode import no_grad
 from gradwise.autograd.tensor import Tensor
-from gradwise.errors import GradwiseError, format_shape
+from gradwise.autograd.tensor_methods import parse_to, resolve_type
+from gradwise.devices import ADVICE, DeviceError
+from gradwise.errors import DtypeError, GradwiseError, format_shape
 from gradwise.nn.parameter import Parameter
 
 
@@ -123,90 +125,174 @@ class Module:
 
     # ------------------------------------------------------------ registration
     def __setattr__(self, name: str, value: Any) -> None:
+        # PyTorch's rules: a Parameter or a Module registers (leaving any other store); a name
+        # already registered as a parameter or sub-module takes only its kind or None; a
+        # registered buffer takes a Tensor or None; anything else is a plain attribute.
         d = self.__dict__
         if "_parameters" not in d:
             raise AttributeError("call super().__init__() before assigning attributes in a Module")
-        for store in (d["_parameters"], d["_modules"], d["_buffers"]):
-            if name in store and not (store is d["_buffers"] and isinstance(value, Tensor)):
-                del store[name]
         if isinstance(value, Parameter):
-            d["_parameters"][name] = value
-        elif isinstance(value, Module):
-            d["_modules"][name] = value
-        elif name in d["_buffers"] or (isinstance(value, Tensor) and name in d["_buffers"]):
-            d["_buffers"][name] = value
+            if name not in d["_parameters"] and hasattr(type(self), name):
+                raise KeyError(f"attribute '{name}' already exists")
+            _register(d, "_parameters", name, value)
+        elif isinstance(value, Module) and name not in d["_parameters"]:
+            _register(d, "_modules", name, value)
+        else:
+            for store, kind, expected in _STORES:
+                if name in d[store]:
+                    if value is not None and not (store == "_buffers" and isinstance(value, Tensor)):
+                        raise TypeError(f"cannot assign '{type(value).__name__}' as {kind} '{name}' "
+                                        f"({expected} or None expected)")
+                    d[store][name] = value
+                    break
         d[name] = value
 
     def __delattr__(self, name: str) -> None:
         for store in (self._parameters, self._modules, self._buffers):
             store.pop(name, None)
+        self._non_persistent.discard(name)
         object.__delattr__(self, name)
+
+    def _check_new_name(self, kind: str, name: Any, store: dict[str, Any]) -> None:
+        # PyTorch's checks, except that an attribute already set to None may become a parameter,
+        # buffer or module of that name (``self.bias = None`` then ``register_parameter("bias", None)``).
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"cannot assign {kind} before Module.__init__() call")
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name should be a string, got {type(name).__name__}")
+        if "." in name:
+            raise KeyError(f"{kind} name can't contain \".\", got: {name}")
+        if name == "":
+            raise KeyError(f"{kind} name can't be empty string \"\"")
+        if name not in store and getattr(self, name, None) is not None:
+            raise KeyError(f"attribute '{name}' already exists")
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """Register state that is not learned (running statistics): in ``state_dict`` unless
-        ``persistent=False``, moved along with the module, never returned by ``parameters()``."""
-        self._buffers[name] = tensor
+        ``persistent=False``, moved along with the module, never returned by ``parameters()``.
+
+        >>> import gradwise as gw
+        >>> m = gw.nn.Module()
+        >>> m.register_buffer("mean", gw.zeros(3))
+        >>> m.register_buffer("cache", gw.zeros(3), persistent=False)
+        >>> list(m.state_dict()), [name for name, _ in m.named_buffers()]
+        (['mean'], ['mean', 'cache'])
+        """
+        self._check_new_name("buffer", name, self._buffers)
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
+                            "(gradwise.Tensor or None required)")
+        _register(self.__dict__, "_buffers", name, tensor)
         if not persistent:
             self._non_persistent.add(name)
         self.__dict__[name] = tensor
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
-        if param is None:
-            self._parameters[name] = None
-            self.__dict__[name] = None
-        else:
-            setattr(self, name, param)
+        """Register ``param`` (a ``Parameter``, or None for an absent one such as ``bias=False``)."""
+        self._check_new_name("parameter", name, self._parameters)
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
+                            "(gradwise.nn.Parameter or None required)")
+        _register(self.__dict__, "_parameters", name, param)
+        self.__dict__[name] = param
 
     def add_module(self, name: str, module: Module | None) -> None:
-        self._modules[name] = module
+        """Register ``module`` as the child ``name`` (``self.name = module`` does the same)."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        self._check_new_name("module", name, self._modules)
+        _register(self.__dict__, "_modules", name, module)
         self.__dict__[name] = module
 
     register_module = add_module
 
     # ---------------------------------------------------------------- walking
-    def named_modules(self, memo: set[int] | None = None, prefix: str = "") -> Iterator[tuple[str, Module]]:
+    def named_modules(self, memo: set[Module] | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
+        """``(dotted name, module)`` for self (name ``prefix``) and every sub-module, depth first;
+        a module reachable twice is listed once unless ``remove_duplicate=False``.
+
+        >>> import gradwise as gw
+        >>> net = gw.nn.Sequential(gw.nn.Linear(2, 3), gw.nn.Sequential(gw.nn.ReLU()))
+        >>> [name for name, _ in net.named_modules()]
+        ['', '0', '1', '1.0']
+        """
         memo = set() if memo is None else memo
-        if id(self) in memo:
+        if self in memo:
             return
-        memo.add(id(self))
+        if remove_duplicate:
+            memo.add(self)
         yield prefix, self
         for name, m in self._modules.items():
             if m is not None:
-                yield from m.named_modules(memo, prefix + ("." if prefix else "") + name)
+                yield from m.named_modules(memo, prefix + ("." if prefix else "") + name, remove_duplicate)
 
-    def modules(self) -> Iterator[Module]:
-        for _, m in self.named_modules():
+    def modules(self, remove_duplicate: bool = True) -> Iterator[Module]:
+        for _, m in self.named_modules(remove_duplicate=remove_duplicate):
             yield m
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
+        memo: set[Module] = set()
         for name, m in self._modules.items():
-            if m is not None:
+            if m is not None and m not in memo:
+                memo.add(m)
                 yield name, m
 
     def children(self) -> Iterator[Module]:
         for _, m in self.named_children():
             yield m
 
-    def _named(self, attr: str, prefix: str, recurse: bool) -> Iterator[tuple[str, Tensor]]:
+    def get_submodule(self, target: str) -> Module:
+        """The sub-module at dotted path ``target`` (``""`` is self)."""
+        mod = self
+        for item in target.split(".") if target else ():
+            child = mod._modules.get(item)
+            if child is None:
+                raise AttributeError(f"{mod._get_name()} has no attribute `{item}`")
+            mod = child
+        return mod
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at dotted path ``target`` (``"0.weight"``)."""
+        return self._get_registered(target, "_parameters", "parameter")  # type: ignore[return-value]
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at dotted path ``target`` (``"bn.running_mean"``)."""
+        return self._get_registered(target, "_buffers", "buffer")
+
+    def _get_registered(self, target: str, store: str, kind: str) -> Tensor:
+        path, _, name = target.rpartition(".")
+        mod = self.get_submodule(path)
+        t = getattr(mod, store).get(name)
+        if t is None:
+            raise AttributeError(f"{mod._get_name()} has no {kind} `{name}`")
+        return t
+
+    def _named(self, attr: str, prefix: str, recurse: bool,
+               remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
         seen: set[int] = set()
-        mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        mods = (self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse
+                else [(prefix, self)])
         for mp, m in mods:
             for name, t in getattr(m, attr).items():
                 if t is None or id(t) in seen:
                     continue
-                seen.add(id(t))
+                if remove_duplicate:
+                    seen.add(id(t))
                 yield mp + ("." if mp else "") + name, t
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
-        yield from self._named("_parameters", prefix, recurse)  # type: ignore[misc]
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+        yield from self._named("_parameters", prefix, recurse, remove_duplicate)  # type: ignore[misc]
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         """Every learnable parameter, each once, in registration order."""
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
-        yield from self._named("_buffers", prefix, recurse)
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        yield from self._named("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         for _, b in self.named_buffers(recurse=recurse):
@@ -214,9 +300,14 @@ class Module:
 
     # ------------------------------------------------------------------ modes
     def train(self, mode: bool = True) -> Module:
-        """Training mode (dropout active, batch norm uses batch statistics)."""
-        for m in self.modules():
-            m.__dict__["training"] = bool(mode)
+        """Training mode (dropout active, batch norm uses batch statistics).  Like PyTorch, it
+        sets ``training`` here and calls ``train(mode)`` on each child, so a sub-class may
+        override ``train`` (to keep a frozen part in eval mode, say)."""
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
+        self.__dict__["training"] = mode
+        for m in self.children():
+            m.train(mode)
         return self
 
     def eval(self) -> Module:
@@ -247,7 +338,8 @@ class Module:
     def state_dict(self, prefix: str = "", keep_vars: bool = False) -> OrderedDict[str, Tensor]:
         """Parameters and persistent buffers by dotted name (detached unless ``keep_vars``)."""
         out: OrderedDict[str, Tensor] = OrderedDict()
-        for mp, m in self.named_modules(prefix=prefix.rstrip(".")):
+        # a sub-module reachable under two names is saved under both, as PyTorch does
+        for mp, m in self.named_modules(prefix=prefix.rstrip("."), remove_duplicate=False):
             base = mp + ("." if mp else "")
             for name, p in m._parameters.items():
                 if p is not None:
@@ -291,20 +383,135 @@ class Module:
 
     # ------------------------------------------------------------------- repr
     def extra_repr(self) -> str:
+        """The text inside the parentheses of this module's ``repr`` (override in a layer;
+        several lines are laid out one per line, like children)."""
         return ""
 
+    def _get_name(self) -> str:
+        return type(self).__name__
+
     def __repr__(self) -> str:
-        lines = []
-        for name, m in self._modules.items():
-            sub = repr(m).replace("\n", "\n  ")
-            lines.append(f"  ({name}): {sub}")
-        head = f"{type(self).__name__}({self.extra_repr()}"
-        if not lines:
-            return head + ")"
-        return head + "\n" + "\n".join(lines) + "\n)"
+        """PyTorch's layout: ``Name(extra)`` on one line, or one indented line per extra line
+        and per child ``(name): repr(child)``.
+
+        >>> import gradwise as gw
+        >>> print(gw.nn.Sequential(gw.nn.Linear(2, 3), gw.nn.Sequential(gw.nn.ReLU())))
+        Sequential(
+          (0): Linear(in_features=2, out_features=3, bias=True)
+          (1): Sequential(
+            (0): ReLU()
+          )
+        )
+        """
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [f"({name}): " + _addindent(repr(m), 2) for name, m in self._modules.items()]
+        lines = extra_lines + child_lines
+        main = self._get_name() + "("
+        if lines:
+            if len(extra_lines) == 1 and not child_lines:
+                main += extra_lines[0]
+            else:
+                main += "\n  " + "\n  ".join(lines) + "\n"
+        return main + ")"
 
     def __getstate__(self) -> Any:
         raise TypeError("gradwise does not pickle modules; save module.state_dict() with gradwise.save")
+
+    # ------------------------------------------------------ devices and dtypes
+    # Kept last in the class: once `float` and `type` are defined here, an annotation below them
+    # in this class body would name these methods, not the builtins.
+    def to(self, *args: Any, dtype: Any = None, device: Any = None, non_blocking: bool = False) -> Module:
+        """Cast the floating-point parameters and buffers in place, with ``Tensor.to``'s overloads.
+
+        ``model.to(device)``, ``model.to(gw.float64)``, ``model.to(device, dtype)``,
+        ``model.to(tensor)``, ``model.to(device=..., dtype=...)``.  The device is always the CPU:
+        an accelerator raises :class:`gradwise.DeviceError` before anything changes.  The dtype
+        must be floating point (integer buffers, like batch norm's counter, keep theirs).
+        Parameters keep their identity (their ``.data`` and ``.grad`` are cast, as in PyTorch),
+        so an optimizer built before still holds them.  Returns ``self``.
+
+        >>> import gradwise as gw
+        >>> model = gw.nn.Linear(2, 1)
+        >>> w = model.weight
+        >>> model.to("cpu", gw.float64) is model, model.weight is w, w.dtype
+        (True, True, dtype('float64'))
+        """
+        dt, _ = parse_to("Module.to", args, dtype, device, non_blocking)
+        if dt is None:
+            return self
+        if dt.kind not in "fc":
+            raise DtypeError(f"Module.to only accepts floating point or complex dtypes, got {dt.name}")
+        return self._cast_tensors(dt, "fc")
+
+    def cpu(self) -> Module:
+        """``self``: gradwise modules always live on the CPU."""
+        return self
+
+    def cuda(self, device: Any = None) -> Module:
+        """Raises :class:`gradwise.DeviceError`: gradwise has no CUDA device."""
+        name = "cuda" if device is None else device if isinstance(device, str) else f"cuda:{device}"
+        raise DeviceError(f"Module.cuda(): device {name!r} is not available; {ADVICE}")
+
+    def double(self) -> Module:
+        """Cast floating-point parameters and buffers to float64 in place; returns ``self``."""
+        return self._cast_tensors(np.dtype(np.float64), "f")
+
+    def half(self) -> Module:
+        """Cast floating-point parameters and buffers to float16 in place; returns ``self``."""
+        return self._cast_tensors(np.dtype(np.float16), "f")
+
+    def float(self) -> Module:
+        """Cast floating-point parameters and buffers to float32 in place; returns ``self``."""
+        return self._cast_tensors(np.dtype(np.float32), "f")
+
+    def type(self, dst_type: Any) -> Module:
+        """Cast every parameter and buffer (integer ones too, as PyTorch does) to ``dst_type``.
+
+        ``dst_type`` is a dtype or a type name (``'torch.DoubleTensor'``); returns ``self``.
+        """
+        return self._cast_tensors(resolve_type("Module.type", dst_type), "")
+
+    def _cast_tensors(self, dt: np.dtype, kinds: str) -> Module:
+        """Cast in place the parameters and buffers whose dtype kind is in ``kinds`` (all if empty)."""
+        found = {id(t): t for m in self.modules() for store in (m._parameters, m._buffers)
+                 for t in store.values() if t is not None}
+        chosen = [t for t in found.values() if not kinds or t.data.dtype.kind in kinds]
+        if dt.kind not in "fc":
+            named = {id(t): n for n, t in self.named_parameters()}
+            for t in chosen:
+                if t.requires_grad:
+                    raise DtypeError(f"cannot cast {named.get(id(t), 'a tensor')!r}, which requires grad, "
+                                     f"to {dt.name}: only floating-point tensors can require gradients")
+        for t in chosen:
+            if t.data.dtype != dt:
+                t.data = t.data.astype(dt)
+            if t.grad is not None and t.grad.data.dtype != dt:
+                t.grad.data = t.grad.data.astype(dt)
+        return self
+
+
+# The three stores of a Module: attribute, what the error calls an entry, what it accepts.
+_STORES = (("_parameters", "parameter", "gradwise.nn.Parameter"), ("_modules", "child module", "gradwise.nn.Module"),
+           ("_buffers", "buffer", "gradwise.Tensor"))
+
+
+def _register(d: dict[str, Any], store: str, name: str, value: Any) -> None:
+    """Put ``value`` under ``name`` in the store ``d[store]``, leaving the other two (and the
+    non-persistent set); the caller sets the attribute."""
+    for other, _, _ in _STORES:
+        if other != store:
+            d[other].pop(name, None)
+    d["_non_persistent"].discard(name)
+    d[store][name] = value
+
+
+def _addindent(text: str, spaces: int) -> str:
+    """Indent every line but the first of ``text`` (blank lines stay empty), as PyTorch's repr does."""
+    first, *rest = text.split("\n")
+    if not rest:
+        return text
+    return "\n".join([first] + [(" " * spaces + line) if line.strip() else "" for line in rest])
 
 
 class _BackwardHookCall:

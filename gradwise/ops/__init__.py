@@ -16,6 +16,7 @@ from gradwise.ops import (  # noqa: F401  (each import registers its family)
     reduce,
     reduce_stats,  # after reduce: var, std, median and norm build on its reductions
     reorder,
+    sorting,
     views,
 )
 from gradwise.ops.registry import REGISTRY, OpDef

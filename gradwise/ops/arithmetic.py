@@ -1,8 +1,14 @@
 """Arithmetic with NumPy broadcasting, comparisons and logical ops.
 
 Rules return gradients in the broadcast shape; the autograd node sums them
-back to each input's shape.  Python scalars are weak (NEP 50): ``x * 2.5``
-keeps a float32 ``x`` float32.
+back to each input's shape.
+
+Operands are promoted as ``torch.result_type`` says (declared below with
+:func:`gradwise.dtypes.promotes`, cast by the recording path before the forward):
+``float32 * int64`` is float32, ``x * 2.5`` keeps a float32 ``x`` float32, an int
+tensor times 2.5 is float32, true division of integers gives the default float
+dtype while ``//`` on integers stays integer, comparisons compare in the promoted
+dtype and return bool, and ``sub`` refuses bool operands.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from gradwise.dtypes import COMMON, NO_BOOL, TO_FLOAT, promotes
 from gradwise.ops.domain import Domain, Sample, binary
 from gradwise.ops.registry import AnomalyHints, defop
 
@@ -159,3 +166,9 @@ BITWISE_XOR = defop("bitwise_xor", np.bitwise_xor, (None, None), binary("bool", 
                     doc="Elementwise ``^`` on bool or integer tensors.")
 BITWISE_NOT = defop("bitwise_not", np.invert, (None,), Domain(("bool",), (((3, 4),),)),
                     doc="Elementwise ``~`` on bool or integer tensors.")
+
+# Type promotion (gradwise.dtypes): the logical ops need none, NumPy returns bool for any operands.
+promotes(COMMON, ADD, MUL, POW, REMAINDER, FLOOR_DIVIDE, EQ, NE, LT, LE, GT, GE,
+         BITWISE_AND, BITWISE_OR, BITWISE_XOR)
+promotes(NO_BOOL, SUB)
+promotes(TO_FLOAT, DIV)

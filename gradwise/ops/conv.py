@@ -16,6 +16,9 @@ dilation, groups, in_hw (the image size), kernel (kH, kW)``.  1-D inputs
 of a strided view, see :func:`_columns`) plus one batched GEMM that yields NCHW
 directly; the weight gradient is the same columns against the output gradient;
 the transposed op is one GEMM plus one strided add per kernel tap (col2im).
+
+The input and the weight must share a dtype, as in PyTorch: a float64 input to a
+float32 convolution raises (``gradwise.conv2d`` checks first, naming itself).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from gradwise.dtypes import dtype_mismatch
 from gradwise.ops.domain import Domain, Sample
 from gradwise.ops.registry import defop
 
@@ -75,11 +79,17 @@ def _columns(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
     return win.reshape(n, groups, (c // groups) * kernel[0] * kernel[1], out_hw[0] * out_hw[1])
 
 
+def _same_dtype(op: str, x: np.ndarray, w: np.ndarray) -> None:
+    if x.dtype != w.dtype:
+        raise dtype_mismatch(op, ("input", "weight"), (x.dtype, w.dtype), layer=True)
+
+
 def _conv(x: Any, w: Any, *, stride: tuple[int, int], pad: tuple[int, int, int, int],
           dilation: tuple[int, int], groups: int, in_hw: tuple[int, int],
           kernel: tuple[int, int]) -> np.ndarray:
     one_d = np.ndim(x) == 3
     x, w = _as2d(x), _as2d(w)
+    _same_dtype("conv", x, w)
     ho, wo = _out_hw(x.shape[2:], kernel, stride, pad, dilation)
     cols = _columns(x, kernel, stride, pad, dilation, (ho, wo), groups)   # (N, G, Cg*K, P)
     o = w.shape[0]
@@ -95,6 +105,7 @@ def _conv_transpose(y: Any, w: Any, *, stride: tuple[int, int], pad: tuple[int, 
     # is added onto the (padded) image with one strided slice.
     one_d = np.ndim(y) == 3
     y, w = _as2d(y), _as2d(w)
+    _same_dtype("conv_transpose", y, w)
     n, o, ho, wo = y.shape
     cg, og = w.shape[1], o // groups
     c = cg * groups

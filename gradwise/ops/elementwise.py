@@ -1,6 +1,12 @@
 """Elementwise math: exp/log family, powers and roots, trigonometry, erf, rounding,
 maximum/minimum, where and clamp.
 
+The ops with several tensor inputs promote them as ``torch.result_type`` does
+(declared at the end with :func:`gradwise.dtypes.promotes`): ``arctan2`` of
+integers gives the default float dtype, ``where`` promotes its two branches (not
+the condition), ``clamp`` its input with the bounds (``int_tensor.clamp(min=0.5)``
+is float32, as in PyTorch).
+
 Rules that need the op's own output read ``out`` (exp's derivative is exp
 itself, tanh's is 1 - tanh^2), which saves recomputing it.  Masks are applied
 as ``g * (x > 0)`` (a bool factor) so a float32 gradient stays float32.
@@ -13,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from gradwise.dtypes import COMMON, TO_FLOAT, promotes
 from gradwise.ops.domain import Domain, Sample, binary, unary
 from gradwise.ops.registry import NO_HINTS, AnomalyHints, Prepared, defop
 
@@ -239,3 +246,8 @@ CLAMP = defop(
     doc="Limit values to ``[min, max]`` (either may be None, a number or a tensor).\n\n"
         ">>> import gradwise as gw\n>>> gw.tensor([-2.0, 0.5, 3.0]).clamp(-1, 1).tolist()\n[-1.0, 0.5, 1.0]",
 )
+
+# Type promotion (gradwise.dtypes): where's condition (input 0) takes no part.
+promotes(COMMON, MAXIMUM, MINIMUM, CLAMP)
+promotes(COMMON, WHERE, first=1)
+promotes(TO_FLOAT, ARCTAN2)

@@ -1,4 +1,4 @@
-"""Indexing: ``t[key]``, item assignment, gather / scatter_add, index_select / index_add,
+"""Indexing: ``t[key]``, item assignment, gather / scatter / scatter_add, index_select / index_add,
 masked_fill and take_along_dim.
 
 The gradient of reading ``x[key]`` scatters the incoming gradient back into
@@ -234,6 +234,78 @@ SCATTER_ADD = defop(
     ]),
     prepare=_prepare_scatter_add, saves_inputs=False, saves_out=False, inplace=True,
     doc="A copy of ``input`` with ``src`` added at ``index`` along ``dim`` (repeats accumulate).",
+)
+
+
+def _prepare_scatter(input: Any, dim: int, index: Any, src: Any = None, value: Any = None, *,
+                     reduce: str | None = None) -> Prepared:
+    # PyTorch's two overloads: scatter(dim, index, src) and scatter(dim, index, value)
+    if reduce is not None:
+        raise ValueError(f"scatter: reduce={reduce!r} is not supported (PyTorch deprecates it); use "
+                         "scatter_add for reduce='add'")
+    if (src is None) == (value is None):
+        raise TypeError("scatter() takes one of src (a tensor) or value (a number), got "
+                        + ("neither" if src is None else "both"))
+    shape = shape_of(input)
+    d = normalize_dim(dim, len(shape), "scatter")
+    idx = _check_index("scatter", shape, index, d)
+    for i, (a, s) in enumerate(zip(idx.shape, shape)):
+        if i != d and a > s:
+            raise ShapeError(f"scatter: index shape {format_shape(idx.shape)} exceeds input shape "
+                             f"{format_shape(shape)} in dimension {i}")
+    source = src if src is not None else value
+    s_shape = shape_of(source)
+    if s_shape and (len(s_shape) != idx.ndim or any(a > b for a, b in zip(idx.shape, s_shape))):
+        raise ShapeError(f"scatter: src of shape {format_shape(s_shape)} must have the index's "
+                         f"{idx.ndim} dimensions, each at least as large as the index "
+                         f"{format_shape(idx.shape)}")
+    if hasattr(source, "item") and not s_shape and not hasattr(source, "grad_fn"):
+        source = source.item()   # a NumPy scalar
+    return (input, source), {"dim": d, "index": idx}
+
+
+def _scatter(base: Any, src: Any, dim: int, index: np.ndarray) -> Any:
+    r = np.array(base, copy=True)
+    src = np.asarray(src)
+    values = src if src.ndim == 0 else src[tuple(slice(0, n) for n in index.shape)]
+    r[_along(index, dim)] = values   # repeated positions: one of the values (the last, in NumPy)
+    return r
+
+
+def _scatter_src_grad(b: Any, g: Any, out: Any, base: Any, src: Any, dim: int, index: np.ndarray) -> Any:
+    # each src element read from g where it was written; a src larger than the index
+    # gets zeros where it was not read (a 0-d src: the node sums the broadcast gradient)
+    gathered = b.gather(g, dim=dim, index=index)
+    shape = tuple(src.shape)
+    if not shape or shape == tuple(index.shape):
+        return gathered
+    return b.index_scatter(gathered, shape=shape, key=tuple(slice(0, n) for n in index.shape))
+
+
+def _unique_rows(rng: np.random.Generator, rows: int, n: int, k: int) -> np.ndarray:
+    return np.stack([rng.permutation(n)[:k] for _ in range(rows)])
+
+
+SCATTER = defop(
+    "scatter", _scatter,
+    # the overwritten positions of input get no gradient; src gets g read where it was written
+    (lambda b, g, out, base, src, dim, index: b.scatter(g, 0.0, dim=dim, index=index),
+     _scatter_src_grad),
+    # distinct positions along dim: with repeats only one write survives, whose src gradient is
+    # then (as in PyTorch, where the survivor is unspecified) not what finite differences see
+    Domain(make=lambda rng: [
+        Sample((rng.standard_normal((3, 4)), rng.standard_normal((3, 2))),
+               {"dim": 1, "index": _unique_rows(rng, 3, 4, 2)}, (0, 1)),
+        Sample((rng.standard_normal((3, 4)), rng.standard_normal((3, 3))),
+               {"dim": 1, "index": _unique_rows(rng, 3, 4, 2)}, (0, 1)),
+        Sample((rng.standard_normal((4, 2)), rng.standard_normal(())),
+               {"dim": 0, "index": _unique_rows(rng, 2, 4, 3).T}, (0, 1)),
+    ]),
+    prepare=_prepare_scatter, saves_out=False, inplace=True,
+    doc="A copy of ``input`` with ``src`` (a tensor) or ``value`` (a number) written at ``index``\n"
+        "along ``dim``: ``out[index[i][j]][j] = src[i][j]`` for ``dim=0`` (PyTorch's scatter).\n\n"
+        ">>> import gradwise as gw\n>>> gw.zeros(2, 3).scatter(1, gw.tensor([[2], [0]]), 1.0).tolist()\n"
+        "[[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]",
 )
 
 

@@ -4,6 +4,10 @@ For ``C = A @ B`` (matrices): ``dA = dC @ B^T`` and ``dB = A^T @ dC``.  Batch
 dimensions that broadcasting stretched are summed by the autograd node.  A 1-D
 operand is treated as a row (left) or column (right) vector and the added
 dimension removed again, exactly as ``numpy.matmul`` does in the forward.
+
+Both operands must have one dtype, as in PyTorch (no promotion: ``float32 @ float64``
+raises "mat1 and mat2 must have the same dtype, but got Float and Double"); a float64
+input fed to a float32 ``linear`` layer raises the same, with the conversion to make.
 """
 
 from __future__ import annotations
@@ -12,12 +16,20 @@ from typing import Any
 
 import numpy as np
 
+from gradwise.dtypes import dtype_mismatch
 from gradwise.errors import ShapeError, format_shape
 from gradwise.ops.domain import Domain
 from gradwise.ops.registry import defop
 
 
+def _same_dtype(op: str, names: tuple[str, str], a: np.ndarray, b: np.ndarray, layer: bool = False) -> None:
+    if a.dtype != b.dtype:
+        raise dtype_mismatch(op, names, (a.dtype, b.dtype), layer=layer)
+
+
 def _matmul(a: Any, b: Any) -> np.ndarray:
+    if type(a) is np.ndarray and type(b) is np.ndarray and a.dtype is not b.dtype:
+        _same_dtype("matmul", ("mat1", "mat2"), a, b)
     try:
         if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2:
             return a.dot(b)   # same result as matmul for two matrices, a cheaper call
@@ -102,14 +114,23 @@ MATMUL = defop(
 )
 
 
+def _linear_dtypes(x: Any, w: Any, bias: Any) -> None:
+    # PyTorch's checks: the input against the weight (mat1, mat2), then the bias against them
+    x, w = np.asarray(x), np.asarray(w)
+    _same_dtype("linear", ("mat1", "mat2"), x, w, layer=True)
+    if bias is not None:
+        _same_dtype("linear", ("bias", "weight"), np.asarray(bias), w)
+
+
 def _linear(x: Any, w: Any, bias: Any = None) -> np.ndarray:
     if type(x) is np.ndarray and type(w) is np.ndarray and x.ndim == 2 and w.ndim == 2 and x.shape[1] == w.shape[1]:
+        if x.dtype is not w.dtype or (bias is not None and bias.dtype is not w.dtype):
+            _linear_dtypes(x, w, bias)
         # The common case first: ndarray.dot is the leanest call into GEMM for a matrix pair,
         # and an out-of-place bias add is faster than an in-place one on small arrays.
         m, k = x.shape
         n = w.shape[0]
-        if m < n and k >= 64 and x.dtype == w.dtype and (bias is None or (type(bias) is np.ndarray
-                                                                           and bias.dtype == x.dtype)):
+        if m < n and k >= 64 and (bias is None or type(bias) is np.ndarray):
             # A batch narrower than the layer: BLAS runs (W x^T) faster than (x W^T) here
             # (measured 5-45% on OpenBLAS); transpose back while adding the bias, one pass.
             r = w.dot(x.T)
@@ -121,6 +142,7 @@ def _linear(x: Any, w: Any, bias: Any = None) -> np.ndarray:
             return out
         out = x.dot(w.T)
         return out if bias is None else out + bias
+    _linear_dtypes(x, w, bias)
     xs, ws = np.shape(x), np.shape(w)
     if len(ws) != 2 or not xs or xs[-1] != ws[1]:
         raise ShapeError(f"linear: input of shape {format_shape(xs)} does not fit a weight of shape "

@@ -18,9 +18,20 @@ from gradwise.ops.domain import Domain, Sample
 from gradwise.ops.registry import Prepared, defop
 
 
-def _prepare_flip(input: Any, *dims: Any) -> Prepared:
-    dims = shape_arg(dims)
-    return (input,), {"dims": normalize_dims(dims, len(shape_of(input)), "flip")}
+def _prepare_flip(input: Any, *dims: Any, **kwargs: Any) -> Prepared:
+    # flip(x, 0, 1), flip(x, (0, 1)), flip(x, dims=[0, 1]) as in PyTorch
+    if "dims" in kwargs:
+        if dims:
+            raise TypeError("flip(): dims given both positionally and as dims=")
+        dims = (kwargs.pop("dims"),)
+    if kwargs:
+        raise TypeError(f"flip() got unexpected keyword arguments {sorted(kwargs)}")
+    if not dims:
+        raise TypeError('flip() missing 1 required argument: "dims"')
+    nd = len(shape_of(input))
+    flipped = normalize_dims(shape_arg(dims), nd, "flip") or ()
+    # a 0-d tensor has nothing to flip (dim 0 / -1 name it, as in PyTorch)
+    return (input,), {"dims": flipped if nd else ()}
 
 
 FLIP = defop(
@@ -35,6 +46,12 @@ FLIP = defop(
 def _prepare_roll(input: Any, shifts: Any, dims: Any = None) -> Prepared:
     nd = len(shape_of(input))
     if dims is None:
+        # the flattened tensor: one shift (PyTorch also takes it as a 1-tuple)
+        if isinstance(shifts, (tuple, list)):
+            if len(shifts) != 1:
+                raise ShapeError(f"roll: shifts {tuple(shifts)} need dims of the same length "
+                                 "(without dims the flattened tensor takes one shift)")
+            shifts = shifts[0]
         return (input,), {"shifts": int(shifts), "dims": None}
     dims_t = dims if isinstance(dims, (tuple, list)) else (dims,)
     shifts_t = shifts if isinstance(shifts, (tuple, list)) else (shifts,)

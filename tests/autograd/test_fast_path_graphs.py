@@ -138,8 +138,14 @@ def _same_graph(op: OpDef, ref: Tensor, fast: Tensor, args: tuple[Any, ...], rng
     for i, (s, r, a) in enumerate(zip(fn.saved, rn.saved, args)):
         if not op.saves_inputs:
             assert s is None and r is None, f"{where}: input {i} saved though the op does not save inputs"
-        elif isinstance(a, Tensor):
+        elif isinstance(a, Tensor) and (s is a.data or r is a.data):
             assert s is a.data and r is a.data, f"{where}: saved input {i}"
+        elif isinstance(a, Tensor):
+            # promoted (float32 with float64): both paths saved the operand cast to the dtype
+            # the op computes in, and the node records the input's own dtype for its gradient
+            assert s.dtype == r.dtype != a.dtype, f"{where}: saved input {i}"
+            np.testing.assert_array_equal(s, a.data.astype(s.dtype), err_msg=f"{where}: saved input {i}")
+            np.testing.assert_array_equal(r, a.data.astype(r.dtype), err_msg=f"{where}: saved input {i}")
         elif isinstance(a, np.ndarray) or s is a:
             assert s is a and r is a, f"{where}: saved input {i}"
         else:

@@ -102,8 +102,8 @@ def test_requires_grad_on_integer_tensor_is_refused():
         gw.arange(3).requires_grad_()
 
 
-def test_python_scalar_operands_keep_numpy_semantics():
-    assert (gw.tensor([1, 2]) * 0.5).dtype == np.float64          # int tensor: NumPy's promotion
+def test_python_scalar_operands_promote_as_torch():
+    assert (gw.tensor([1, 2]) * 0.5).dtype == np.float32          # int tensor: the default float (torch)
     assert (gw.tensor([1, 2]) * 2).dtype == np.int64
     x64 = gw.tensor([1.0], dtype=gw.float64)
     assert (x64 * (1 / 3)).item() == 1 / 3                          # full float64 constant

@@ -17,7 +17,7 @@ import pytest
 
 import gradwise as gw
 from gradwise.autograd.backends import array_backend
-from gradwise.errors import ShapeError
+from gradwise.errors import DtypeError, ShapeError
 from gradwise.ops.broadcast import _sum_to
 from gradwise.ops.conv import _conv, _conv_transpose, _conv_weight
 from gradwise.ops.matmul import _linear, _matmul
@@ -219,7 +219,8 @@ def test_linear_orientations_match_the_definition(m, k, n, bias):
     got = _linear(x, w, b)
     ref = x.astype(np.float64) @ w.T.astype(np.float64) + (0 if b is None else b)
     assert got.dtype == np.float32 and got.flags.c_contiguous and np.allclose(got, ref, rtol=1e-4, atol=1e-4)
-    assert _linear(x.astype(np.float64), w, b).dtype == np.float64     # mixed dtypes promote as matmul does
+    with pytest.raises(DtypeError, match="mat1 and mat2 must have the same dtype, but got Double and Float"):
+        _linear(x.astype(np.float64), w, b)                            # no promotion, as in torch
 
 
 def test_matmul_folds_a_stack_times_a_matrix():
