@@ -8,7 +8,8 @@ import argparse
 import math
 
 # exit statuses: a bad option or value (one line on stderr); Ctrl-C
-EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
+# exit statuses: 2 a bad option or file, 3 a run that diverged, 130 Ctrl-C (143 SIGTERM, 129 SIGHUP)
+EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 3, 130
 
 
 def positive_int(text: str) -> int:

@@ -19,15 +19,17 @@ def register(subparsers: Any) -> None:
                                              "with Adam, show progress, print the test accuracy and write a run "
                                              "folder.")
     demo.add_argument("--out", help="run folder (default: runs/demo-<time>)")
+    demo.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     demo.add_argument("--no-progress", action="store_true", help="no progress bar")
     demo.set_defaults(handler=_demo)
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from gradwise.commands.train import run_training
+    from gradwise.commands.train import refuse_to_overwrite, run_training
     from gradwise.runs.folders import default_run_dir
     from gradwise.runs.recipe import RunConfig
 
     cfg = RunConfig(**DEMO, progress=not args.no_progress).validate()
     out = Path(args.out) if args.out else default_run_dir(cfg, prefix="demo")
+    refuse_to_overwrite(out, args.overwrite)
     return run_training(cfg, out, None, "gradwise demo")

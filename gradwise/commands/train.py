@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gradwise.commands import EXIT_INTERRUPTED, EXIT_USAGE, positive_float, positive_int
+from gradwise.commands import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_USAGE, positive_float, positive_int
 from gradwise.errors import GradwiseError
 
 
@@ -52,6 +52,9 @@ def register(subparsers: Any) -> None:
     train.add_argument("--config", help="a TOML file of settings (keys as the options, with underscores)")
     train.add_argument("--checkpoint-every", metavar="N|Nepochs|Nsteps",
                        help="write last.ckpt every N epochs (default 1) or every N steps (e.g. 500steps); 0: never")
+    train.add_argument("--allow-divergence", action="store_true",
+                       help="train on when the loss becomes inf/NaN or grows a millionfold (default: stop, exit 3)")
+    train.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     train.add_argument("--keep", type=int, metavar="K",
                        help="also keep the K newest periodic checkpoints as epoch-/step-*.ckpt (default 0)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -63,7 +66,10 @@ def register(subparsers: Any) -> None:
 
 def _train(args: argparse.Namespace) -> int:
     cfg, out, ckpt = _train_config(args)
-    return run_training(cfg, out, ckpt, "gradwise train", distributed=args.distributed)
+    if ckpt is None:
+        refuse_to_overwrite(out, args.overwrite)
+    return run_training(cfg, out, ckpt, "gradwise train", distributed=args.distributed,
+                        allow_divergence=args.allow_divergence)
 
 
 def _read_toml(path: str) -> dict[str, Any]:
@@ -154,11 +160,19 @@ def _world(distributed: bool) -> tuple[int, int]:
     return dist.rank(), dist.world_size()
 
 
-def run_training(cfg: Any, out: Path, resume: Path | None, title: str, distributed: bool = False) -> int:
+def refuse_to_overwrite(out: Path, overwrite: bool) -> None:
+    """A new run does not silently replace the run already in ``out`` (``--overwrite`` says it may)."""
+    if not overwrite and (out / "config.json").is_file():
+        raise GradwiseError(f"--out: {out} already holds a run; continue it with --resume {out}, choose another "
+                            "--out, or pass --overwrite to replace it")
+
+
+def run_training(cfg: Any, out: Path, resume: Path | None, title: str, distributed: bool = False,
+                 allow_divergence: bool = False) -> int:
     """Train the run ``cfg`` into the folder ``out`` (continuing ``resume``), printing a header line
     and the test figures; returns the exit status (130 after Ctrl-C, with how to resume)."""
     from gradwise.allocator import set_allocator_tuning
-    from gradwise.runs.folders import train_run
+    from gradwise.runs.folders import RunDivergedError, train_run
     from gradwise.train.errors import TrainingInterrupted
     from gradwise.train.interrupts import exit_status
 
@@ -170,7 +184,11 @@ def run_training(cfg: Any, out: Path, resume: Path | None, title: str, distribut
               f"{cfg.epochs} epochs, mode {cfg.mode}" + (batch if cfg.mode == "minibatch" else "")
               + f" -> {out}" + (f" (resuming from {resume})" if resume else ""), flush=True)
     try:
-        result = train_run(cfg, out, resume=resume, distributed=distributed)
+        result = train_run(cfg, out, resume=resume, distributed=distributed, allow_divergence=allow_divergence)
+    except RunDivergedError as exc:
+        if rank == 0:
+            print(f"{title}: error: {exc} (the run folder {out} holds the run up to that step)", file=sys.stderr)
+        return EXIT_DIVERGED
     except TrainingInterrupted as exc:
         if rank == 0:
             name = signal.Signals(exc.signum).name

@@ -176,14 +176,20 @@ def _check_index(op: str, x_shape: tuple[int, ...], index: Any, dim: int,
     return idx
 
 
-def _prepare_gather(input: Any, dim: int, index: Any) -> Prepared:
-    shape = shape_of(input)
-    d = normalize_dim(dim, len(shape), "gather")
-    idx = _check_index("gather", shape, index, d)
+def _index_along(op: str, shape: tuple[int, ...], index: Any, dim: int) -> tuple[int, np.ndarray]:
+    """The normalised ``dim`` and the checked ``index`` of gather/scatter: in range along ``dim``,
+    and no larger than the input in every other dimension (as PyTorch requires)."""
+    d = normalize_dim(dim, len(shape), op)
+    idx = _check_index(op, shape, index, d)
     for i, (a, s) in enumerate(zip(idx.shape, shape)):
         if i != d and a > s:
-            raise ShapeError(f"gather: index shape {format_shape(idx.shape)} exceeds input shape "
+            raise ShapeError(f"{op}: index shape {format_shape(idx.shape)} exceeds input shape "
                              f"{format_shape(shape)} in dimension {i}")
+    return d, idx
+
+
+def _prepare_gather(input: Any, dim: int, index: Any) -> Prepared:
+    d, idx = _index_along("gather", shape_of(input), index, dim)
     return (input,), {"dim": d, "index": idx}
 
 
@@ -247,12 +253,7 @@ def _prepare_scatter(input: Any, dim: int, index: Any, src: Any = None, value: A
         raise TypeError("scatter() takes one of src (a tensor) or value (a number), got "
                         + ("neither" if src is None else "both"))
     shape = shape_of(input)
-    d = normalize_dim(dim, len(shape), "scatter")
-    idx = _check_index("scatter", shape, index, d)
-    for i, (a, s) in enumerate(zip(idx.shape, shape)):
-        if i != d and a > s:
-            raise ShapeError(f"scatter: index shape {format_shape(idx.shape)} exceeds input shape "
-                             f"{format_shape(shape)} in dimension {i}")
+    d, idx = _index_along("scatter", shape, index, dim)
     source = src if src is not None else value
     s_shape = shape_of(source)
     if s_shape and (len(s_shape) != idx.ndim or any(a > b for a, b in zip(idx.shape, s_shape))):

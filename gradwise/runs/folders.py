@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 from gradwise import nn
 from gradwise.api.random import Generator, manual_seed
 from gradwise.atomic_files import write_text_atomic
+from gradwise.errors import GradwiseError
 from gradwise.runs.recipe import (
     RecipeError,
     RunConfig,
@@ -80,6 +82,48 @@ def build_run(cfg: RunConfig, distributed: bool = False) -> tuple[Task, Any, Any
     return task, model, optimizer, loss_fn, trainer
 
 
+class RunDivergedError(GradwiseError):
+    """The training loss stopped being finite or grew past :data:`DIVERGENCE_FACTOR` times its start;
+    the run was stopped there (the run folder holds everything up to that step)."""
+
+    def __init__(self, step: int, loss: float, first: float, cfg: RunConfig) -> None:
+        cause = ("the loss overflowed to inf or NaN" if not math.isfinite(loss)
+                 else f"the loss grew from {first:.4g} to {loss:.4g}")
+        super().__init__(f"diverged at step {step}: {cause}. The learning rate {cfg.lr:g} is probably too "
+                         f"large for {cfg.optimizer}: try --lr {cfg.lr / 10:g} (or gradwise lr-find), or add "
+                         "--allow-divergence to train on regardless")
+        self.step, self.loss = step, loss
+
+
+# a run whose training loss exceeds this multiple of its first step's loss has diverged
+DIVERGENCE_FACTOR = 1e6
+
+
+class _DivergenceWatch(Callback):
+    """Stops the run at the first step whose loss is not finite or exceeds ``DIVERGENCE_FACTOR`` times
+    the first step's; :func:`train_run` then raises :class:`RunDivergedError`."""
+
+    def __init__(self) -> None:
+        self.first: float | None = None
+        self.diverged: tuple[int, float] | None = None
+
+    def on_batch_end(self, trainer: Trainer, logs: dict[str, float]) -> None:
+        loss = float(logs.get("loss", 0.0))
+        if self.first is None and math.isfinite(loss):
+            self.first = abs(loss)
+        grown = self.first is not None and abs(loss) > DIVERGENCE_FACTOR * max(self.first, 1e-12)
+        if not math.isfinite(loss) or grown:
+            self.diverged = (trainer.global_step, loss)
+            trainer.stop_training = True
+            trainer.stop_reason = f"diverged at step {trainer.global_step} (loss {loss:.4g})"
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"first": self.first}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.first = state.get("first")
+
+
 class _WriteConfig(Callback):
     """Writes the run folder's ``config.json`` when training starts (after a resume has loaded)."""
 
@@ -103,7 +147,7 @@ def _check_more_to_do(cfg: RunConfig, resume: str | Path) -> None:
 
 
 def train_run(cfg: RunConfig, run_dir: str | Path, resume: str | Path | None = None,
-              distributed: bool = False) -> RunResult:
+              distributed: bool = False, allow_divergence: bool = False) -> RunResult:
     """Train as ``cfg`` says, writing the run folder ``run_dir``; ``resume`` continues from a checkpoint.
 
     The test split is held out from training and used once at the end; the epoch
@@ -112,6 +156,9 @@ def train_run(cfg: RunConfig, run_dir: str | Path, resume: str | Path | None = N
 
     ``distributed=True`` (every rank of an ``mpiexec`` launch calls it): data-parallel with
     ``cfg.batch_size`` per rank; only rank 0 writes the run folder.
+
+    A run whose loss stops being finite or grows a millionfold is stopped there, its folder is
+    written, and :class:`RunDivergedError` is raised (``allow_divergence=True`` trains on regardless).
     """
     cfg.validate()
     run_dir = Path(run_dir)
@@ -128,6 +175,9 @@ def train_run(cfg: RunConfig, run_dir: str | Path, resume: str | Path | None = N
     # config.json is written once the run has started: a resume refused for a different model or
     # optimizer leaves the folder as it was
     trainer.callbacks.append(_WriteConfig(cfg, run_dir))
+    watch = None if allow_divergence else _DivergenceWatch()
+    if watch is not None:
+        trainer.callbacks.append(watch)
     unit, every = checkpoint_interval(cfg.checkpoint_every)
     if unit != "off":           # a run killed with -9 loses at most this much: resume from last.ckpt
         trainer.callbacks.append(ModelCheckpoint(run_dir, monitor=None, save_best=False, keep=cfg.keep,
@@ -152,6 +202,8 @@ def train_run(cfg: RunConfig, run_dir: str | Path, resume: str | Path | None = N
         write_run_report(run_dir, h, monitor)
     except ImportError as exc:      # matplotlib is an extra: the run folder is complete without the HTML page
         print(f"note: report.html not written ({exc})")
+    if watch is not None and watch.diverged is not None:
+        raise RunDivergedError(watch.diverged[0], watch.diverged[1], watch.first or 0.0, cfg)
     return RunResult(run_dir, test, trainer)
 
 
