@@ -100,10 +100,10 @@ from gradwise.serialization import load, save
 from gradwise.size import Size
 from gradwise.version import __version__
 
-_LAZY = ("data", "train", "insight", "viz", "distributed", "runs")
+_LAZY = ("data", "train", "insight", "viz", "distributed", "distributions", "runs")
 
 if _typing.TYPE_CHECKING:   # what __getattr__ loads on first use, for type checkers and IDEs
-    from gradwise import data, distributed, insight, runs, train, viz
+    from gradwise import data, distributed, distributions, insight, runs, train, viz
 
 
 def __getattr__(name: str) -> object:

@@ -29,7 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("ops",),
     ("autograd",),
     ("api",),
-    ("func", "linalg", "serialization", "cuda", "backends"),
+    ("func", "linalg", "serialization", "cuda", "backends", "distributions"),
     ("nn", "optim"),
     ("data",),
     ("train",),

@@ -221,8 +221,9 @@ class _Run:
 
         load_weights(self.model, self.init)
         self.trainer.callbacks.extend(callbacks)
+        x_val, y_val = getattr(self.task, "x_val", None), getattr(self.task, "y_val", None)
         return self.trainer.fit((self.task.x_train, self.task.y_train), epochs=self.cfg.epochs,
-                                val_data=(self.task.x_test, self.task.y_test))
+                                val_data=None if x_val is None else (x_val, y_val))
 
     def replay_matches(self) -> bool:
         import numpy as np

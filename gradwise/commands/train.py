@@ -45,6 +45,9 @@ def register(subparsers: Any) -> None:
     train.add_argument("--batch-size", type=positive_int)
     train.add_argument("--scheduler", choices=tuple(SCHEDULERS))
     train.add_argument("--seed", type=int)
+    train.add_argument("--val-fraction", type=float, metavar="F",
+                       help="share of the training data held out (seeded, stratified) for the val_* figures, "
+                            "--scheduler plateau and early stopping; 0: no validation split (default 0.1)")
     train.add_argument("--data-root", help="folder with MNIST IDX files (mnist, fashion_mnist)")
     train.add_argument("--download", action="store_true", default=None, help="fetch MNIST files if missing")
     train.add_argument("--out", help="run folder (default: runs/<dataset>-<time>)")

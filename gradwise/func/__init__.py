@@ -1,5 +1,7 @@
-"""Function transforms (``grad``, ``vjp``, ``jvp``, ``jacobian``, ``hessian``...) and gradient checks."""
+"""Function transforms (``grad``, ``vjp``, ``jvp``, ``jacobian``, ``hessian``, ``vmap``...),
+``functional_call`` and gradient checks."""
 
+from gradwise.func.functional_call import functional_call
 from gradwise.func.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from gradwise.func.pytree import flatten, tree_map, unflatten
 from gradwise.func.transforms import (
@@ -14,7 +16,8 @@ from gradwise.func.transforms import (
     value_and_grad,
     vjp,
 )
+from gradwise.func.vmap import VmapRandomnessError, vmap
 
-__all__ = ["GradcheckError", "TransformError", "flatten", "grad", "gradcheck", "gradgradcheck",
-           "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jvp", "tree_map", "unflatten",
-           "value_and_grad", "vjp"]
+__all__ = ["GradcheckError", "TransformError", "VmapRandomnessError", "flatten", "functional_call",
+           "grad", "gradcheck", "gradgradcheck", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jvp",
+           "tree_map", "unflatten", "value_and_grad", "vjp", "vmap"]

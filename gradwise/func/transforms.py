@@ -511,21 +511,30 @@ def jacfwd(f: Callable[..., Any], argnums: int | tuple[int, ...] | list[int] = 0
 
 
 def hessian(f: Callable[..., Any], argnums: int | tuple[int, ...] | list[int] = 0) -> Callable[..., Any]:
-    """The Hessian of scalar-valued ``f`` (reverse over reverse: ``jacrev(jacrev(f))``).
+    """The Hessian of ``f``: the Jacobian of its Jacobian (computed reverse over reverse).
 
-    Shape ``S + S`` for an argument of shape ``S``; for a tuple ``argnums`` a tuple of
-    tuples of blocks, ``H[a][b]`` of shape ``S_a + S_b`` (as in JAX).
+    Shape ``S + S`` for an argument of shape ``S`` and a scalar (one-element) output;
+    for an output of shape ``T`` (a vector-valued ``f``), ``T + S + S``:
+    ``H[i..., j..., k...] = d^2 f[i...] / dx[j...] dx[k...]``, as ``torch.func.hessian``
+    (``jacfwd(jacrev(f))``).  Pytree outputs give the output's structure outside.  For a
+    tuple ``argnums`` a tuple of tuples of blocks, ``H[a][b]`` of shape
+    ``T + S_a + S_b`` (as in JAX).
 
     >>> import gradwise as gw
     >>> gw.func.hessian(lambda x: (x ** 3).sum())(gw.tensor([1.0, 2.0])).tolist()
     [[6.0, 0.0], [0.0, 12.0]]
+    >>> gw.func.hessian(lambda x: x ** 3)(gw.tensor([1.0, 2.0])).shape
+    (2, 2, 2)
     """
     _check_argnums(argnums, "hessian")
 
-    def scalar_f(*args: Any, **kwargs: Any) -> Tensor:
-        return _scalar(f(*args, **kwargs), "hessian").reshape(())
+    def squeezed_f(*args: Any, **kwargs: Any) -> Any:
+        out = f(*args, **kwargs)
+        if isinstance(out, Tensor) and out.data.size == 1:
+            return out.reshape(())  # one element: a scalar, Hessian of shape S + S
+        return out
 
-    return _jacrev(_jacrev(scalar_f, argnums, False, "hessian"), argnums, False, "hessian")
+    return _jacrev(_jacrev(squeezed_f, argnums, False, "hessian"), argnums, False, "hessian")
 
 
 def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> tuple[Any, Any]:

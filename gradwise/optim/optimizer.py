@@ -15,7 +15,7 @@ import numpy as np
 
 from gradwise.autograd.grad_mode import enable_grad
 from gradwise.autograd.tensor import Tensor
-from gradwise.errors import GradwiseError
+from gradwise.errors import GradwiseError, format_shape
 
 
 class OptimizerError(GradwiseError, ValueError):
@@ -159,17 +159,15 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore hyper-parameters and state saved by :meth:`state_dict` (same parameter layout)."""
-        groups = state_dict["param_groups"]
-        if len(groups) != len(self.param_groups) or any(
-                len(a["params"]) != len(b["params"]) for a, b in zip(groups, self.param_groups)):
-            raise OptimizerError("load_state_dict: the saved parameter groups do not match this optimizer's "
-                                 f"({[len(g['params']) for g in groups]} vs "
-                                 f"{[len(g['params']) for g in self.param_groups]} parameters)")
-        by_index = {}
+        """Restore hyper-parameters and state saved by :meth:`state_dict` (same parameter layout).
+
+        Everything is checked before anything changes: the number of groups and of parameters in
+        each, the saved indices, the hyper-parameters, and every state array's shape (a per-parameter
+        buffer has its parameter's shape; plain numbers such as ``step`` stay numbers).  A refused
+        load raises :class:`OptimizerError` naming the group or parameter, the key and the shapes,
+        and leaves the optimizer as it was."""
+        groups, by_index = self._check_state_dict(state_dict)
         for saved, own in zip(groups, self.param_groups):
-            for i, p in zip(saved["params"], own["params"]):
-                by_index[i] = p
             for k, v in saved.items():
                 if k != "params":
                     own[k] = v
@@ -178,6 +176,87 @@ class Optimizer:
             p = by_index[int(i)]
             self.state[p] = {k: (np.array(v.data if isinstance(v, Tensor) else v, dtype=p.dtype)
                                  if isinstance(v, (Tensor, np.ndarray)) else v) for k, v in st.items()}
+
+    def _state_shape(self, p: Tensor) -> tuple[int, ...]:
+        """The shape every state array of ``p`` must have: ``p``'s own shape, or, for an optimizer that
+        keeps one flat state over all its parameters (LBFGS: ``_flat_grad``), ``(total numel,)``."""
+        if callable(getattr(self, "_flat_grad", None)):
+            return (sum(int(q.numel()) for g in self.param_groups for q in g["params"]),)
+        return tuple(p.shape)
+
+    def _check_state_dict(self, state_dict: Any) -> tuple[list[dict[str, Any]], dict[int, Tensor]]:
+        """``(saved groups, {saved index: parameter})`` for a state dict that fits this optimizer;
+        :class:`OptimizerError` for the first thing that does not (nothing is changed here)."""
+        name = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
+            raise OptimizerError(f"{name}: expected a dict with 'state' and 'param_groups' (what state_dict() "
+                                 f"returns), got {type(state_dict).__name__}"
+                                 + (f" with keys {sorted(map(str, state_dict))}" if isinstance(state_dict, dict)
+                                    else ""))
+        groups, state = state_dict["param_groups"], state_dict["state"]
+        if not isinstance(groups, (list, tuple)) or not all(
+                isinstance(g, dict) and isinstance(g.get("params"), (list, tuple)) for g in groups):
+            raise OptimizerError(f"{name}: 'param_groups' must be a list of dicts, each with a 'params' list of "
+                                 "indices")
+        own_sizes = [len(g["params"]) for g in self.param_groups]
+        saved_sizes = [len(g["params"]) for g in groups]
+        if saved_sizes != own_sizes:
+            raise OptimizerError(f"{name}: the saved parameter groups do not match this optimizer's "
+                                 f"({saved_sizes} vs {own_sizes} parameters; saved: {len(groups)} group(s), "
+                                 f"this optimizer: {len(own_sizes)}); load a state saved by an optimizer over the "
+                                 "same parameters")
+        by_index: dict[int, Tensor] = {}
+        where: dict[int, tuple[int, int]] = {}
+        for gi, (saved, own) in enumerate(zip(groups, self.param_groups)):
+            for pi, (i, p) in enumerate(zip(saved["params"], own["params"])):
+                if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or int(i) in by_index:
+                    raise OptimizerError(f"{name}: group {gi} parameter {pi}: index {i!r} is not a new integer "
+                                         "(each saved parameter index must appear once)")
+                by_index[int(i)], where[int(i)] = p, (gi, pi)
+            hyper = {k: v for k, v in saved.items() if k != "params"}
+            try:
+                self._validate({**own, **hyper})
+            except OptimizerError as exc:
+                raise OptimizerError(f"{name}: group {gi}: {exc}") from None
+        if not isinstance(state, dict):
+            raise OptimizerError(f"{name}: 'state' must be a dict {{parameter index: {{key: value}}}}, got "
+                                 f"{type(state).__name__}")
+        for i, st in state.items():
+            try:
+                index = int(i)
+            except (TypeError, ValueError):
+                index = -1
+            if index not in by_index:
+                raise OptimizerError(f"{name}: state for parameter index {i!r}, which no saved group holds; "
+                                     f"valid indices: {sorted(by_index)}")
+            gi, pi = where[index]
+            if not isinstance(st, dict):
+                raise OptimizerError(f"{name}: group {gi} parameter {pi} (index {index}): state must be a dict, "
+                                     f"got {type(st).__name__}")
+            p = by_index[index]
+            expected = self._state_shape(p)
+            for key, value in st.items():
+                items = list(value) if isinstance(value, (list, tuple)) else [value]
+                for j, item in enumerate(items):
+                    label = f"{key!r}" if not isinstance(value, (list, tuple)) else f"{key!r}[{j}]"
+                    self._check_state_value(name, gi, pi, index, label, item, expected)
+        return list(groups), by_index
+
+    @staticmethod
+    def _check_state_value(name: str, gi: int, pi: int, index: int, label: str, value: Any,
+                           expected: tuple[int, ...]) -> None:
+        """A state value is a plain number (or None, a string...) or an array of the ``expected`` shape."""
+        if not isinstance(value, (Tensor, np.ndarray)):
+            return
+        arr = value.data if isinstance(value, Tensor) else value
+        where = f"{name}: group {gi} parameter {pi} (index {index}), state {label}"
+        if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+            raise OptimizerError(f"{where}: holds an array of dtype {arr.dtype}; valid: a numeric array of shape "
+                                 f"{format_shape(expected)}")
+        if tuple(arr.shape) != expected:
+            raise OptimizerError(f"{where}: has shape {format_shape(arr.shape)}, but the parameter's state must "
+                                 f"have shape {format_shape(expected)} (or be a plain number such as a step "
+                                 "count); the state was saved for a different parameter")
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]

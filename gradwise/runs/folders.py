@@ -3,7 +3,7 @@
 A run folder holds ``config.json`` (the settings), ``history.csv`` (one row per
 epoch), ``history_steps.csv`` (one row per step), ``history.json`` (both),
 ``final.ckpt`` (a full training checkpoint: load it or resume from it),
-``metrics.json`` (test figures) and ``report.md`` (a readable summary);
+``metrics.json`` (test figures, in the targets' own units) and ``report.md`` (a readable summary);
 ``interrupted.ckpt`` appears when a run was stopped by Ctrl-C.
 """
 
@@ -24,12 +24,12 @@ from gradwise.errors import GradwiseError
 from gradwise.runs.recipe import (
     RecipeError,
     RunConfig,
-    Task,
+    RunTask,
     build_model,
     build_optimizer,
     build_scheduler,
     checkpoint_interval,
-    load_task,
+    run_task,
     steps_per_epoch,
 )
 from gradwise.serialization import CheckpointError
@@ -58,11 +58,12 @@ def default_run_dir(cfg: RunConfig, prefix: str | None = None, root: str | Path 
     return path
 
 
-def build_run(cfg: RunConfig, distributed: bool = False) -> tuple[Task, Any, Any, Any, Trainer]:
+def build_run(cfg: RunConfig, distributed: bool = False) -> tuple[RunTask, Any, Any, Any, Trainer]:
     """``(task, model, optimizer, loss_fn, trainer)`` for ``cfg``, exactly as a run built them: seeded
-    from ``cfg.seed``, so a run folder's ``config.json`` rebuilds its model's initial weights too."""
+    from ``cfg.seed``, so a run folder's ``config.json`` rebuilds its model's initial weights, its
+    validation split and its target scaling too (see :func:`~gradwise.runs.recipe.run_task`)."""
     manual_seed(cfg.seed)
-    task = load_task(cfg)
+    task = run_task(cfg)
     init_gen = Generator().manual_seed(cfg.seed)
     model = build_model(cfg, task.in_features, task.out_features, generator=init_gen)
     optimizer = build_optimizer(cfg, model.parameters())
@@ -150,9 +151,11 @@ def train_run(cfg: RunConfig, run_dir: str | Path, resume: str | Path | None = N
               distributed: bool = False, allow_divergence: bool = False) -> RunResult:
     """Train as ``cfg`` says, writing the run folder ``run_dir``; ``resume`` continues from a checkpoint.
 
-    The test split is held out from training and used once at the end; the epoch
-    records' ``val_*`` figures come from it too (this is a teaching tool: there is
-    no separate validation split unless you build one).
+    ``cfg.val_fraction`` of the training data (0.1 by default, stratified by class, drawn from
+    ``cfg.seed``) is held out as the validation split: the epoch records' ``val_*`` figures, the
+    ``plateau`` scheduler and early stopping see only it.  The test split is used once, at the end
+    (``metrics.json``).  Regression targets are standardised from the training part: the loss and
+    ``val_*`` figures are on standardised targets, the test figures in the targets' own units.
 
     ``distributed=True`` (every rank of an ``mpiexec`` launch calls it): data-parallel with
     ``cfg.batch_size`` per rank; only rank 0 writes the run folder.
@@ -183,8 +186,9 @@ def train_run(cfg: RunConfig, run_dir: str | Path, resume: str | Path | None = N
         trainer.callbacks.append(ModelCheckpoint(run_dir, monitor=None, save_best=False, keep=cfg.keep,
                                                  every_n_epochs=every if unit == "epochs" else 1,
                                                  every_n_steps=every if unit == "steps" else None))
-    trainer.fit((task.x_train, task.y_train), epochs=cfg.epochs, val_data=(task.x_test, task.y_test), resume=resume)
-    test = trainer.evaluate((task.x_test, task.y_test))
+    val_data = None if task.x_val is None else (task.x_val, task.y_val)
+    trainer.fit((task.x_train, task.y_train), epochs=cfg.epochs, val_data=val_data, resume=resume)
+    test = task.in_target_units(trainer.evaluate((task.x_test, task.y_test)))
     if not trainer.is_main:
         return RunResult(run_dir, test, trainer)
     trainer.save_checkpoint(run_dir / "final.ckpt")
@@ -221,11 +225,16 @@ def read_config(run_dir: str | Path, what: str = "run folder") -> RunConfig:
                           "or start a new run") from None
     if not isinstance(values, dict):
         raise RecipeError(f"{what}: {path} holds a {type(values).__name__}, not the settings of a run")
+    # a folder written before these settings existed trained on the whole training split, raw targets
+    if "val_fraction" not in values:
+        values.setdefault("standardize_targets", False)
+        values["val_fraction"] = 0.0
     return RunConfig.from_dict(values, str(path)).validate()
 
 
 def evaluate_run(run_dir: str | Path) -> dict[str, float]:
-    """Rebuild a run's model from ``config.json``, load ``final.ckpt`` and evaluate on its test split."""
+    """Rebuild a run's model from ``config.json``, load ``final.ckpt`` and evaluate on its test split
+    (the figures of the run's ``metrics.json``: regression in the targets' own units)."""
     run_dir = Path(run_dir)
     config_path = run_dir / "config.json"
     cfg = read_config(run_dir, "evaluate")
@@ -241,7 +250,7 @@ def evaluate_run(run_dir: str | Path) -> dict[str, float]:
         model.load_state_dict(ckpt["model"])
     except Exception as exc:  # a state dict from another model: say which file
         raise CheckpointError(f"evaluate: {ckpt_path} does not fit the model in {config_path}: {exc}") from None
-    return trainer.evaluate((task.x_test, task.y_test))
+    return task.in_target_units(trainer.evaluate((task.x_test, task.y_test)))
 
 
 def render_report(cfg: RunConfig, trainer: Trainer, test: dict[str, float]) -> str:
@@ -254,6 +263,14 @@ def render_report(cfg: RunConfig, trainer: Trainer, test: dict[str, float]) -> s
                   f"{trainer.world_size * cfg.batch_size} per step.", ""]
     lines += ["## Test", ""]
     lines += [f"- {k}: {v:.4f}" for k, v in test.items()]
+    if cfg.val_fraction > 0:
+        lines += ["", f"The `val_*` columns come from {cfg.val_fraction:g} of the training data, held out "
+                  "(seeded); the test split was used only for the figures above."]
+    else:
+        lines += ["", "No validation split (val_fraction 0): the test split was used only for the figures above."]
+    if trainer.history.epochs and "mse" in test:
+        lines += ["", "Targets were standardised from the training part: the loss and `val_*` figures below are "
+                  "on standardised targets, the test figures above in the targets' own units."]
     keys = [k for k in h if k not in ("samples_seen",)]
     lines += ["", "## Epochs", "", "| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
     for i in range(len(trainer.history)):

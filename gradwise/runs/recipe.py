@@ -23,8 +23,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from gradwise import nn
 from gradwise.api.random import Generator
+from gradwise.autograd.tensor import Tensor
 from gradwise.data.registry import Task, dataset_names, load_dataset
 from gradwise.errors import GradwiseError
 from gradwise.nn.registry import activation_named, activation_names
@@ -32,8 +35,8 @@ from gradwise.optim.lr_scheduler import registry as schedulers
 from gradwise.optim.registry import OPTIMIZERS, get_optimizer, optimizer_names
 from gradwise.train.batches import MODES
 
-__all__ = ["RecipeError", "RunConfig", "Task", "build_model", "build_optimizer", "build_scheduler", "hidden_sizes",
-           "load_task", "steps_per_epoch"]
+__all__ = ["RecipeError", "RunConfig", "RunTask", "Task", "build_model", "build_optimizer", "build_scheduler",
+           "hidden_sizes", "load_task", "run_task", "steps_per_epoch", "validation_split"]
 
 
 class RecipeError(GradwiseError, ValueError):
@@ -61,6 +64,8 @@ class RunConfig:
     progress: bool = True
     checkpoint_every: str = "1"           # "N" or "Nepochs": last.ckpt every N epochs; "Nsteps"; "0": never
     keep: int = 0                         # also keep the K newest periodic checkpoints (epoch-/step-*.ckpt)
+    val_fraction: float = 0.1             # share of the training data held out for validation (0: none)
+    standardize_targets: bool = True      # regression: train on (y - mean) / std of the training part
 
     def validate(self, source: str = "settings") -> RunConfig:
         """Check every setting's type, then its value; a wrong one raises :class:`RecipeError`
@@ -93,6 +98,9 @@ class RunConfig:
         checkpoint_interval(self.checkpoint_every)
         if self.keep < 0:
             raise RecipeError(f"--keep: must be an integer >= 0, got {self.keep}")
+        if not (math.isfinite(self.val_fraction) and 0 <= self.val_fraction < 1):
+            raise RecipeError(f"--val-fraction: must be a number in [0, 1) (0: no validation split), got "
+                              f"{self.val_fraction!r}")
         return self
 
     @classmethod
@@ -159,6 +167,91 @@ def load_task(cfg: RunConfig) -> Task:
     """The dataset named by ``cfg.dataset``, split into train and test with ``cfg.seed``."""
     return load_dataset(cfg.dataset, seed=cfg.seed, root=cfg.data_root, download=cfg.download)
 
+
+
+@dataclass(frozen=True)
+class RunTask(Task):
+    """The data a run trains on: ``x_train``/``y_train`` are the training part (the validation part
+    carved out), ``x_val``/``y_val`` the held-out validation part (``None`` when ``val_fraction`` is 0),
+    ``x_test``/``y_test`` the untouched test split.  Regression targets are standardised with
+    ``target_mean``/``target_std`` from the training part (``y = (raw - mean) / std``; ``std`` is one
+    number over all outputs, so MSE scales by ``std**2`` and MAE by ``std`` back to the data's units);
+    classification keeps its labels (mean 0, std 1)."""
+
+    x_val: Any = None
+    y_val: Any = None
+    target_mean: Any = None
+    target_std: float = 1.0
+
+    def in_target_units(self, figures: dict[str, float]) -> dict[str, float]:
+        """Loss/metrics computed on standardised targets, in the targets' original units (r2 is the
+        same in both; MSE loss and ``mse`` scale by ``std**2``, ``mae`` by ``std``)."""
+        s = self.target_std
+        factor = {"loss": s * s, "mse": s * s, "mae": s}
+        return {k: v * factor.get(k, 1.0) if self.kind == "regression" else v for k, v in figures.items()}
+
+
+def validation_split(y: Any, fraction: float, seed: int, stratify: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``(train indices, validation indices)`` (each sorted) holding out ``fraction`` of ``len(y)``
+    samples, drawn from ``seed``; ``stratify=True`` holds out ``fraction`` of each class (labels ``y``),
+    so both parts keep the class shares.  The same ``seed`` gives the same split.
+
+    >>> labels = np.array([0] * 10 + [1] * 10)
+    >>> tr, va = validation_split(labels, 0.2, seed=0, stratify=True)
+    >>> len(tr), len(va), np.bincount(labels[va]).tolist()
+    (16, 4, [2, 2])
+    """
+    labels = np.asarray(y.data if isinstance(y, Tensor) else y)
+    n = len(labels)
+    if fraction <= 0:
+        return np.arange(n), np.arange(0)
+    rng = np.random.default_rng([seed, 0x5A11D])      # its own stream: the test split's draw is not reused
+    groups = [np.flatnonzero(labels == c) for c in np.unique(labels)] if stratify else [np.arange(n)]
+    held = []
+    for idx in groups:
+        idx = rng.permutation(idx)
+        held.append(idx[:int(math.floor(fraction * len(idx) + 0.5))])
+    val = np.sort(np.concatenate(held)) if held else np.arange(0)
+    train = np.setdiff1d(np.arange(n), val)
+    if len(val) == 0 or len(train) == 0:
+        raise RecipeError(f"--val-fraction: {fraction:g} of {n} training samples leaves "
+                          f"{len(train)} to train on and {len(val)} to validate on; use a fraction that keeps "
+                          "both non-empty, or 0 for no validation split")
+    return train, val
+
+
+def _take(t: Any, idx: np.ndarray) -> Tensor:
+    return Tensor(np.ascontiguousarray(np.asarray(t.data if isinstance(t, Tensor) else t)[idx]))
+
+
+def run_task(cfg: RunConfig) -> RunTask:
+    """The data of a run: :func:`load_task`'s split (raw), then the validation part carved out of the
+    training part with ``cfg.val_fraction`` and ``cfg.seed`` (stratified for classification, a plain
+    shuffle for regression), and regression targets standardised from the training part (unless
+    ``cfg.standardize_targets`` is false).  It depends
+    only on ``cfg``, so a resumed run and ``gradwise evaluate`` rebuild the same split."""
+    task = load_task(cfg)
+    classification = task.kind == "classification"
+    train, val = validation_split(task.y_train, cfg.val_fraction, cfg.seed, stratify=classification)
+    x_tr, y_tr = _take(task.x_train, train), _take(task.y_train, train)
+    x_val = _take(task.x_train, val) if len(val) else None
+    y_val = _take(task.y_train, val) if len(val) else None
+    y_te = task.y_test
+    mean: Any = None
+    std = 1.0
+    if not classification and cfg.standardize_targets:
+        raw = np.asarray(y_tr.data, dtype=np.float64)
+        mean = raw.mean(axis=0)
+        std = float(np.sqrt(np.mean((raw - mean) ** 2))) or 1.0
+
+        def scale(t: Any) -> Tensor:
+            a = np.asarray(t.data if isinstance(t, Tensor) else t)
+            return Tensor(((a.astype(np.float64) - mean) / std).astype(a.dtype))
+
+        y_tr, y_te = scale(y_tr), scale(y_te)
+        y_val = None if y_val is None else scale(y_val)
+    return RunTask(x_tr, y_tr, task.x_test, y_te, task.in_features, task.out_features, task.kind,
+                   x_val=x_val, y_val=y_val, target_mean=mean, target_std=std)
 
 def build_model(cfg: RunConfig, in_features: int, out_features: int, generator: Generator | None = None) -> Any:
     """An MLP ``in -> hidden... -> out`` with ``cfg.activation`` between layers (PyTorch's default init)."""

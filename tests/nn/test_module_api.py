@@ -83,18 +83,31 @@ def test_forward_hooks_and_pre_hooks():
 
 
 def test_full_backward_hook_sees_input_and_output_gradients():
-    lin = nn.Linear(3, 2)
+    lin = nn.Linear(3, 2).double()
     seen = {}
 
     def hook(module, grad_input, grad_output):
-        seen["in"] = grad_input[0].shape
-        seen["out"] = grad_output[0].shape
+        assert module is lin
+        seen["in"] = [None if g is None else g.numpy().copy() for g in grad_input]
+        seen["out"] = [None if g is None else g.numpy().copy() for g in grad_output]
 
     lin.register_full_backward_hook(hook)
-    x = gw.ones(4, 3, requires_grad=True)
-    lin(x).sum().backward()
-    assert seen == {"in": (4, 3), "out": (4, 2)}
-    assert np.allclose(x.grad.numpy(), lin.weight.numpy().sum(axis=0))
+    x_np = np.arange(12.0).reshape(4, 3) / 7.0 - 0.5
+    upstream = np.array([[1.0, -2.0], [0.5, 3.0], [-1.5, 0.25], [2.0, 1.0]])
+    x = gw.tensor(x_np, requires_grad=True)
+    y = lin(x)
+    (y * gw.tensor(upstream)).sum().backward()
+    w = lin.weight.numpy()
+    # by hand: d loss / d y is the upstream weighting; d loss / d x = upstream @ W
+    assert len(seen["out"]) == 1 and len(seen["in"]) == 1
+    np.testing.assert_allclose(seen["out"][0], upstream, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(seen["in"][0], upstream @ w, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(x.grad.numpy(), upstream @ w, rtol=1e-12, atol=1e-15)
+    # and by autograd.grad on a fresh graph, without the hook's module
+    x2 = gw.tensor(x_np, requires_grad=True)
+    y2 = x2 @ lin.weight.detach().T + lin.bias.detach()
+    (gx,) = gw.autograd.grad((y2 * gw.tensor(upstream)).sum(), [x2])
+    np.testing.assert_allclose(seen["in"][0], gx.numpy(), rtol=1e-12, atol=1e-15)
 
 
 def test_repr_like_pytorch():

@@ -91,3 +91,71 @@ def test_train_save_load_continue_equals_straight_through(tmp_path):
     _train(fresh, fresh_opt, x, y, 18)
     for a, b in zip(straight.parameters(), fresh.parameters()):
         assert np.array_equal(a.numpy(), b.numpy())
+
+
+# -- every CheckpointError branch of gradwise/serialization.py not covered above or in
+# -- tests/nn/test_checkpoint_hostile.py (issue 15)
+
+@pytest.mark.parametrize("key", [1.5, True, None, (1, 2), b"k", frozenset()])
+def test_save_refuses_a_dict_key_that_is_not_str_or_int(tmp_path, key):
+    target = tmp_path / "k.safetensors"
+    with pytest.raises(CheckpointError, match=r"save: dict key .* at obj\['outer'\] must be a str or an int"):
+        gw.save({"outer": {key: gw.ones(1)}}, target)
+    assert not target.exists()
+
+
+@pytest.mark.parametrize("value, type_name", [
+    ({1, 2}, "set"), (frozenset({1}), "frozenset"), (b"raw", "bytes"), (1 + 2j, "complex"),
+    (object(), "object"), (iter([1]), "list_iterator"), (range(3), "range"),
+])
+def test_save_refuses_an_unsupported_value_and_names_its_place(tmp_path, value, type_name):
+    target = tmp_path / "v.safetensors"
+    with pytest.raises(CheckpointError, match=rf"save: cannot store a {type_name} at obj\['a'\]\[1\]\[0\]"):
+        gw.save({"a": [gw.ones(1), (value,)]}, target)
+    assert not target.exists()
+
+
+def test_save_accepts_int_keys_and_numpy_scalars(tmp_path):
+    target = tmp_path / "ok.safetensors"
+    gw.save({0: np.float64(2.5), "b": (np.int64(3), None, True)}, target)
+    assert gw.load(target) == {0: 2.5, "b": (3, None, True)}
+
+
+def _write_raw(path, meta):
+    import safetensors.numpy as stn
+    path.write_bytes(stn.save({"t0": np.ones(2, dtype=np.float32)}, metadata=meta))
+    return path
+
+
+def test_load_refuses_a_gradwise_tag_without_a_structure(tmp_path):
+    path = _write_raw(tmp_path / "nostructure.safetensors", {"format": "gradwise-1"})
+    with pytest.raises(CheckpointError, match="not a gradwise checkpoint") as info:
+        gw.load(path)
+    assert str(path) in str(info.value)
+
+
+def test_load_refuses_a_structure_that_is_not_json(tmp_path):
+    path = _write_raw(tmp_path / "badjson.safetensors", {"format": "gradwise-1", "structure": "{not json"})
+    with pytest.raises(CheckpointError, match="structure in .* is corrupted") as info:
+        gw.load(path)
+    assert str(path) in str(info.value)
+
+
+def test_load_names_both_depth_limits(tmp_path):
+    from gradwise.serialization import MAX_DEPTH
+    ours = _write_raw(tmp_path / "d1.safetensors", {"format": "gradwise-1",
+                                                      "structure": "[" * (MAX_DEPTH + 5) + "]" * (MAX_DEPTH + 5)})
+    with pytest.raises(CheckpointError, match=f"nested more than {MAX_DEPTH} levels deep"):
+        gw.load(ours)
+    deep = 1_000_000
+    decoder = _write_raw(tmp_path / "d2.safetensors", {"format": "gradwise-1", "structure": "[" * deep + "]" * deep})
+    with pytest.raises(CheckpointError, match="nested too deeply to be a checkpoint"):
+        gw.load(decoder)
+
+
+def test_load_refuses_a_file_that_is_not_safetensors(tmp_path):
+    path = tmp_path / "text.safetensors"
+    path.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(CheckpointError, match="not a readable checkpoint") as info:
+        gw.load(path)
+    assert str(path) in str(info.value)

@@ -73,9 +73,12 @@ def test_float32_stays_float32_and_grads_match_inputs(op):
     for sample in _samples(op)[:1]:
         xs = _tensors(sample, dtype=np.float32)
         out = apply(op, *xs, **sample.attrs)
-        if "dtype" in sample.attrs:  # casts choose their output dtype
-            continue
-        assert out.dtype == np.float32, f"{op.name} turned float32 into {out.dtype}"
+        if "dtype" in sample.attrs:  # casts choose their output dtype: the requested one
+            assert out.dtype == np.dtype(sample.attrs["dtype"]), f"{op.name} made {out.dtype}"
+            assert out.dtype != np.float32, f"{op.name}: the sample must cast to another dtype"
+            np.testing.assert_array_equal(out.numpy(), xs[0].numpy().astype(out.dtype))
+        else:
+            assert out.dtype == np.float32, f"{op.name} turned float32 into {out.dtype}"
         out.backward(gw.ones_like(out))
         for i in sample.diff:
             g = xs[i].grad
