@@ -14,12 +14,13 @@ from typing import Any
 
 import numpy as np
 
+from gradwise.api.leaves import leaf, size_arg
 from gradwise.autograd.function import call
 from gradwise.autograd.tensor import Tensor, as_array
 from gradwise.devices import resolve_device
 from gradwise.dtypes import resolve_dtype
 from gradwise.errors import DtypeError, ShapeError, format_shape
-from gradwise.ops.dims import normalize_dim, shape_arg
+from gradwise.ops.dims import normalize_dim
 from gradwise.ops.registry import REGISTRY
 
 
@@ -106,26 +107,9 @@ def expand_as(input: Tensor, other: Tensor) -> Tensor:
 
 
 # ---------------------------------------------------------------------------- new_*
-def _new(arr: np.ndarray, requires_grad: bool) -> Tensor:
-    out = Tensor._make(arr)
-    if requires_grad:
-        out.requires_grad_(True)
-    return out
-
-
 def _new_dtype(self: Tensor, dtype: Any, device: Any, name: str) -> np.dtype:
     resolve_device(device, f"{name}(device=...)")
     return self.data.dtype if dtype is None else resolve_dtype(dtype)
-
-
-def _new_size(size: tuple[Any, ...], name: str) -> tuple[int, ...]:
-    try:
-        shape = shape_arg(size)
-    except TypeError:
-        raise TypeError(f"{name}(): size must be ints or one tuple of ints, got {size!r}") from None
-    if any(s < 0 for s in shape):
-        raise ValueError(f"{name}(): negative dimension in size {shape}")
-    return shape
 
 
 def new_zeros(self: Tensor, *size: Any, dtype: Any = None, device: Any = None,
@@ -137,21 +121,21 @@ def new_zeros(self: Tensor, *size: Any, dtype: Any = None, device: Any = None,
     [[0, 0], [0, 0]]
     """
     dt = _new_dtype(self, dtype, device, "new_zeros")
-    return _new(np.zeros(_new_size(size, "new_zeros"), dt), requires_grad)
+    return leaf(np.zeros(size_arg(size, "new_zeros"), dt), requires_grad)
 
 
 def new_ones(self: Tensor, *size: Any, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Tensor:
     """Ones of ``size`` with this tensor's dtype (unless ``dtype``)."""
     dt = _new_dtype(self, dtype, device, "new_ones")
-    return _new(np.ones(_new_size(size, "new_ones"), dt), requires_grad)
+    return leaf(np.ones(size_arg(size, "new_ones"), dt), requires_grad)
 
 
 def new_empty(self: Tensor, *size: Any, dtype: Any = None, device: Any = None,
               requires_grad: bool = False) -> Tensor:
     """An uninitialised tensor of ``size`` with this tensor's dtype (unless ``dtype``)."""
     dt = _new_dtype(self, dtype, device, "new_empty")
-    return _new(np.empty(_new_size(size, "new_empty"), dt), requires_grad)
+    return leaf(np.empty(size_arg(size, "new_empty"), dt), requires_grad)
 
 
 def new_full(self: Tensor, size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
@@ -160,7 +144,7 @@ def new_full(self: Tensor, size: Any, fill_value: Any, *, dtype: Any = None, dev
     value is cast to it, as in PyTorch: ``arange(3).new_full((2,), 7.5)`` holds 7s)."""
     dt = _new_dtype(self, dtype, device, "new_full")
     value = fill_value.item() if isinstance(fill_value, Tensor) else fill_value
-    return _new(np.full(_new_size((size,), "new_full"), value).astype(dt, copy=False), requires_grad)
+    return leaf(np.full(size_arg((size,), "new_full"), value).astype(dt, copy=False), requires_grad)
 
 
 def new_tensor(self: Tensor, data: Any, *, dtype: Any = None, device: Any = None,
@@ -172,7 +156,7 @@ def new_tensor(self: Tensor, data: Any, *, dtype: Any = None, device: Any = None
     tensor([1., 2.])
     """
     dt = _new_dtype(self, dtype, device, "new_tensor")
-    return _new(as_array(data, dt, copy=True), requires_grad)
+    return leaf(as_array(data, dt, copy=True), requires_grad)
 
 
 # ----------------------------------------------------------------- repeat_interleave

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from gradwise import dtypes
+from gradwise.api.leaves import leaf, size_arg
 from gradwise.api.random import Generator, resolve
 from gradwise.autograd.tensor import Tensor, as_array
 from gradwise.devices import resolve_device
@@ -52,45 +53,26 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor._make(array)
 
 
-def _size(size: tuple[Any, ...], name: str) -> tuple[int, ...]:
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        size = tuple(size[0])
-    try:
-        out = tuple(int(s) for s in size)
-    except TypeError:
-        raise TypeError(f"{name}(): size must be ints or one tuple of ints, got {size!r}") from None
-    if any(s < 0 for s in out):
-        raise ValueError(f"{name}(): negative dimension in size {out}")
-    return out
-
-
 def _float_dtype(dtype: Any) -> np.dtype:
     return dtypes.get_default_dtype() if dtype is None else resolve_dtype(dtype)
-
-
-def _leaf(arr: np.ndarray, requires_grad: bool) -> Tensor:
-    t = Tensor._make(arr)
-    if requires_grad:
-        t.requires_grad_(True)
-    return t
 
 
 def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros. ``gw.zeros(2, 3)`` or ``gw.zeros((2, 3))``."""
     _device(device, "zeros")
-    return _leaf(np.zeros(_size(size, "zeros"), _float_dtype(dtype)), requires_grad)
+    return leaf(np.zeros(size_arg(size, "zeros"), _float_dtype(dtype)), requires_grad)
 
 
 def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones. ``gw.ones(3)``."""
     _device(device, "ones")
-    return _leaf(np.ones(_size(size, "ones"), _float_dtype(dtype)), requires_grad)
+    return leaf(np.ones(size_arg(size, "ones"), _float_dtype(dtype)), requires_grad)
 
 
 def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """An uninitialised tensor (NumPy ``empty``)."""
     _device(device, "empty")
-    return _leaf(np.empty(_size(size, "empty"), _float_dtype(dtype)), requires_grad)
+    return leaf(np.empty(size_arg(size, "empty"), _float_dtype(dtype)), requires_grad)
 
 
 def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False, *,
@@ -100,7 +82,7 @@ def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = Fa
     if dtype is None:
         dtype = np.bool_ if isinstance(fill_value, bool) else (
             np.int64 if isinstance(fill_value, int) else dtypes.get_default_dtype())
-    return _leaf(np.full(_size((size,), "full"), fill_value, resolve_dtype(dtype)), requires_grad)
+    return leaf(np.full(size_arg((size,), "full"), fill_value, resolve_dtype(dtype)), requires_grad)
 
 
 def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,
@@ -117,21 +99,21 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
     if dtype is None:
         ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = np.int64 if ints else dtypes.get_default_dtype()
-    return _leaf(np.arange(start, end, step, dtype=resolve_dtype(dtype)), requires_grad)
+    return leaf(np.arange(start, end, step, dtype=resolve_dtype(dtype)), requires_grad)
 
 
 def linspace(start: float, end: float, steps: int, dtype: Any = None,
              requires_grad: bool = False, *, device: Any = None) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
     _device(device, "linspace")
-    return _leaf(np.linspace(start, end, int(steps), dtype=_float_dtype(dtype)), requires_grad)
+    return leaf(np.linspace(start, end, int(steps), dtype=_float_dtype(dtype)), requires_grad)
 
 
 def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False, *,
         device: Any = None) -> Tensor:
     """The ``n x m`` identity matrix."""
     _device(device, "eye")
-    return _leaf(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
+    return leaf(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
 
 
 def rand(*size: Any, generator: Generator | None = None, dtype: Any = None, device: Any = None,
@@ -139,8 +121,8 @@ def rand(*size: Any, generator: Generator | None = None, dtype: Any = None, devi
     """Uniform samples on ``[0, 1)``."""
     _device(device, "rand")
     dt = _float_dtype(dtype)
-    arr = resolve(generator).random(_size(size, "rand"), dtype=np.float64).astype(dt, copy=False)
-    return _leaf(arr, requires_grad)
+    arr = resolve(generator).random(size_arg(size, "rand"), dtype=np.float64).astype(dt, copy=False)
+    return leaf(arr, requires_grad)
 
 
 def randn(*size: Any, generator: Generator | None = None, dtype: Any = None, device: Any = None,
@@ -148,8 +130,8 @@ def randn(*size: Any, generator: Generator | None = None, dtype: Any = None, dev
     """Standard normal samples."""
     _device(device, "randn")
     dt = _float_dtype(dtype)
-    arr = resolve(generator).standard_normal(_size(size, "randn")).astype(dt, copy=False)
-    return _leaf(arr, requires_grad)
+    arr = resolve(generator).standard_normal(size_arg(size, "randn")).astype(dt, copy=False)
+    return leaf(arr, requires_grad)
 
 
 def randint(low: int, high: int | None = None, size: Any = (), generator: Generator | None = None,
@@ -160,8 +142,11 @@ def randint(low: int, high: int | None = None, size: Any = (), generator: Genera
         low, high = 0, low
     if high <= low:
         raise ValueError(f"randint(): need low < high, got low={low}, high={high}")
-    dt = np.int64 if dtype is None else resolve_dtype(dtype)
-    return Tensor._make(resolve(generator).integers(low, high, _size((size,), "randint"), dtype=dt))
+    dt = np.dtype(np.int64) if dtype is None else resolve_dtype(dtype)
+    # NumPy draws integers only into integer dtypes; a float dtype gets float copies of them, as in PyTorch
+    draw_dt = dt if dt.kind in "iu" else np.dtype(np.int64)
+    values = resolve(generator).integers(low, high, size_arg((size,), "randint"), dtype=draw_dt)
+    return Tensor._make(values if draw_dt is dt else values.astype(dt))
 
 
 def randperm(n: int, generator: Generator | None = None, *, device: Any = None) -> Tensor:
@@ -178,26 +163,26 @@ def _like(t: Any, dtype: Any) -> tuple[tuple[int, ...], np.dtype]:
 def zeros_like(t: Any, dtype: Any = None, requires_grad: bool = False, *, device: Any = None) -> Tensor:
     _device(device, "zeros_like")
     shape, dt = _like(t, dtype)
-    return _leaf(np.zeros(shape, dt), requires_grad)
+    return leaf(np.zeros(shape, dt), requires_grad)
 
 
 def ones_like(t: Any, dtype: Any = None, requires_grad: bool = False, *, device: Any = None) -> Tensor:
     _device(device, "ones_like")
     shape, dt = _like(t, dtype)
-    return _leaf(np.ones(shape, dt), requires_grad)
+    return leaf(np.ones(shape, dt), requires_grad)
 
 
 def empty_like(t: Any, dtype: Any = None, requires_grad: bool = False, *, device: Any = None) -> Tensor:
     _device(device, "empty_like")
     shape, dt = _like(t, dtype)
-    return _leaf(np.empty(shape, dt), requires_grad)
+    return leaf(np.empty(shape, dt), requires_grad)
 
 
 def full_like(t: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False, *,
               device: Any = None) -> Tensor:
     _device(device, "full_like")
     shape, dt = _like(t, dtype)
-    return _leaf(np.full(shape, fill_value, dt), requires_grad)
+    return leaf(np.full(shape, fill_value, dt), requires_grad)
 
 
 def rand_like(t: Any, generator: Generator | None = None, dtype: Any = None,

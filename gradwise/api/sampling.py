@@ -16,20 +16,13 @@ import numpy as np
 
 from gradwise import dtypes
 from gradwise.api import creation
+from gradwise.api.leaves import leaf, size_arg
 from gradwise.api.random import Generator, resolve
 from gradwise.autograd.grad_mode import is_grad_enabled
 from gradwise.autograd.tensor import Tensor
 from gradwise.devices import resolve_device
 from gradwise.dtypes import resolve_dtype
 from gradwise.errors import DtypeError, GraphError, ShapeError, format_shape
-from gradwise.ops.dims import shape_arg
-
-
-def _leaf(arr: np.ndarray, requires_grad: bool) -> Tensor:
-    t = Tensor._make(arr)
-    if requires_grad:
-        t.requires_grad_(True)
-    return t
 
 
 def _float_array(x: Any, name: str, what: str) -> np.ndarray:
@@ -77,22 +70,12 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Gene
             raise TypeError("normal(mean, std, size): with numbers for mean and std the size is required "
                             "(or pass a tensor mean or std)")
         m, s = np.asarray(float(mean)), np.asarray(float(std))
-        shape = _shape(size, "normal")
+        shape = size_arg((size,), "normal")
         dt = dtypes.get_default_dtype() if dtype is None else resolve_dtype(dtype)
     if (s < 0).any():
         raise ValueError(f"normal: std must be >= 0, got {float(s.min())}")
     arr = m + s * rng.standard_normal(shape)
-    return _leaf(np.asarray(arr).astype(dt, copy=False), requires_grad)
-
-
-def _shape(size: Any, name: str) -> tuple[int, ...]:
-    try:
-        shape = shape_arg((size,))
-    except TypeError:
-        raise TypeError(f"{name}(): size must be an int or a tuple of ints, got {size!r}") from None
-    if any(n < 0 for n in shape):
-        raise ValueError(f"{name}(): negative dimension in size {shape}")
-    return shape
+    return leaf(np.asarray(arr).astype(dt, copy=False), requires_grad)
 
 
 # ------------------------------------------------------------------------- bernoulli
@@ -202,12 +185,7 @@ def randint(*args: Any, low: int | None = None, high: int | None = None, size: A
         if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
             raise TypeError(f"randint(): {name} must be an int, got {type(v).__name__}")
     resolve_device(device, "randint(device=...)")
-    dt = None if dtype is None else resolve_dtype(dtype)
-    integer = dt is None or dt.kind in "iu"
-    out = creation.randint(int(low), int(high), () if size is None else size, generator=generator,
-                           dtype=dt if integer else None)
-    if not integer:   # float samples of the integers, as PyTorch's randint(..., dtype=float32)
-        out = Tensor._make(out.data.astype(dt))
+    out = creation.randint(int(low), int(high), () if size is None else size, generator=generator, dtype=dtype)
     if requires_grad:
         out.requires_grad_(True)
     return out
