@@ -281,3 +281,10 @@ def dtype_mismatch(op: str, names: tuple[str, str], dtypes: tuple[Any, Any],
     return DtypeError(f"{op}: {names[0]} and {names[1]} must have the same dtype, but got "
                       f"{torch_name(a)} and {torch_name(b)} ({a.name} and {b.name}), as in PyTorch; "
                       f"{hint}.")
+
+
+def require_same_dtype(op: str, names: tuple[str, str], a: Any, b: Any, layer: builtins.bool = False) -> None:
+    """Raise :func:`dtype_mismatch` unless ``a`` and ``b`` (arrays or tensors) have one dtype:
+    products and layers never promote, as in PyTorch (``layer``: the hint names ``model.double()``)."""
+    if a.dtype != b.dtype:
+        raise dtype_mismatch(op, names, (a.dtype, b.dtype), layer=layer)

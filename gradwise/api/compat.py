@@ -18,7 +18,7 @@ from gradwise.api.leaves import leaf, size_arg
 from gradwise.autograd.function import call
 from gradwise.autograd.tensor import Tensor, as_array
 from gradwise.devices import resolve_device
-from gradwise.dtypes import resolve_dtype
+from gradwise.dtypes import require_same_dtype, resolve_dtype
 from gradwise.errors import DtypeError, ShapeError, format_shape
 from gradwise.ops.dims import normalize_dim
 from gradwise.ops.registry import REGISTRY
@@ -43,7 +43,7 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
     if a.shape[1] != b.shape[0]:
         raise ShapeError(f"mm: mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and "
                          f"{b.shape[0]}x{b.shape[1]})")
-    _same_dtype("mm", a, b)
+    require_same_dtype("mm", ("self", "mat2"), a, b)
     return call(REGISTRY["matmul"], a, b)
 
 
@@ -61,14 +61,8 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
         raise ShapeError(f"bmm: expected mat2 of shape ({a.shape[0]}, {a.shape[2]}, p) for input "
                          f"{format_shape(a.shape)}, got {format_shape(b.shape)}")
-    _same_dtype("bmm", a, b)
+    require_same_dtype("bmm", ("self", "mat2"), a, b)
     return call(REGISTRY["matmul"], a, b)
-
-
-def _same_dtype(op: str, a: Tensor, b: Tensor) -> None:
-    if a.dtype != b.dtype:
-        raise DtypeError(f"{op}: expected both operands to have the same dtype, got {a.dtype.name} and "
-                         f"{b.dtype.name}; convert one first (e.g. b.to(a.dtype))")
 
 
 def t(input: Tensor) -> Tensor:

@@ -16,7 +16,7 @@ import numpy as np
 from gradwise.api.random import Generator, resolve
 from gradwise.autograd.function import apply
 from gradwise.autograd.tensor import Tensor
-from gradwise.dtypes import dtype_mismatch
+from gradwise.dtypes import require_same_dtype
 from gradwise.errors import IndexOutOfRangeError, ShapeError, format_shape
 from gradwise.ops.conv import CONV, CONV_TRANSPOSE
 from gradwise.ops.linalg import EINSUM
@@ -36,10 +36,9 @@ def _tuple(v: Any, n: int, name: str, op: str) -> tuple[int, ...]:
 
 def _check_dtypes(op: str, x: Tensor, w: Tensor, bias: Tensor | None) -> None:
     # PyTorch: "Input type (double) and weight type (float) should be the same"; no promotion
-    if x.dtype != w.dtype:
-        raise dtype_mismatch(op, ("input", "weight"), (x.dtype, w.dtype), layer=True)
-    if bias is not None and bias.dtype != w.dtype:
-        raise dtype_mismatch(op, ("bias", "weight"), (bias.dtype, w.dtype))
+    require_same_dtype(op, ("input", "weight"), x, w, layer=True)
+    if bias is not None:
+        require_same_dtype(op, ("bias", "weight"), bias, w)
 
 
 def _conv_attrs(op: str, x: Tensor, w: Tensor, stride: Any, padding: Any, dilation: Any,

@@ -19,7 +19,7 @@ from gradwise.api import functions as _ops
 from gradwise.autograd.function import call
 from gradwise.autograd.grad_mode import no_grad
 from gradwise.autograd.tensor import Tensor
-from gradwise.dtypes import dtype_mismatch
+from gradwise.dtypes import require_same_dtype
 from gradwise.errors import ShapeError, format_shape
 from gradwise.nn.loss_functions import (  # noqa: F401  (re-exported)
     binary_cross_entropy,
@@ -56,10 +56,9 @@ softmax, log_softmax = _ops.softmax, _ops.log_softmax
 def _same_dtype(op: str, input: Any, **params: Any) -> None:
     """PyTorch's "mixed dtype: all inputs must share same datatype" for a layer's input and
     parameters (``None`` entries are absent ones)."""
-    dt = input.dtype
     for name, p in params.items():
-        if p is not None and p.dtype != dt:
-            raise dtype_mismatch(op, ("input", name), (dt, p.dtype), layer=True)
+        if p is not None:
+            require_same_dtype(op, ("input", name), input, p, layer=True)
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from gradwise.dtypes import dtype_mismatch
+from gradwise.dtypes import require_same_dtype
 from gradwise.ops.domain import Domain, Sample
 from gradwise.ops.registry import defop
 
@@ -79,17 +79,12 @@ def _columns(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
     return win.reshape(n, groups, (c // groups) * kernel[0] * kernel[1], out_hw[0] * out_hw[1])
 
 
-def _same_dtype(op: str, x: np.ndarray, w: np.ndarray) -> None:
-    if x.dtype != w.dtype:
-        raise dtype_mismatch(op, ("input", "weight"), (x.dtype, w.dtype), layer=True)
-
-
 def _conv(x: Any, w: Any, *, stride: tuple[int, int], pad: tuple[int, int, int, int],
           dilation: tuple[int, int], groups: int, in_hw: tuple[int, int],
           kernel: tuple[int, int]) -> np.ndarray:
     one_d = np.ndim(x) == 3
     x, w = _as2d(x), _as2d(w)
-    _same_dtype("conv", x, w)
+    require_same_dtype("conv", ("input", "weight"), x, w, layer=True)
     ho, wo = _out_hw(x.shape[2:], kernel, stride, pad, dilation)
     cols = _columns(x, kernel, stride, pad, dilation, (ho, wo), groups)   # (N, G, Cg*K, P)
     o = w.shape[0]
@@ -105,7 +100,7 @@ def _conv_transpose(y: Any, w: Any, *, stride: tuple[int, int], pad: tuple[int, 
     # is added onto the (padded) image with one strided slice.
     one_d = np.ndim(y) == 3
     y, w = _as2d(y), _as2d(w)
-    _same_dtype("conv_transpose", y, w)
+    require_same_dtype("conv_transpose", ("input", "weight"), y, w, layer=True)
     n, o, ho, wo = y.shape
     cg, og = w.shape[1], o // groups
     c = cg * groups

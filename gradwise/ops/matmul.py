@@ -16,20 +16,15 @@ from typing import Any
 
 import numpy as np
 
-from gradwise.dtypes import dtype_mismatch
+from gradwise.dtypes import require_same_dtype
 from gradwise.errors import ShapeError, format_shape
 from gradwise.ops.domain import Domain
 from gradwise.ops.registry import defop
 
 
-def _same_dtype(op: str, names: tuple[str, str], a: np.ndarray, b: np.ndarray, layer: bool = False) -> None:
-    if a.dtype != b.dtype:
-        raise dtype_mismatch(op, names, (a.dtype, b.dtype), layer=layer)
-
-
 def _matmul(a: Any, b: Any) -> np.ndarray:
     if type(a) is np.ndarray and type(b) is np.ndarray and a.dtype is not b.dtype:
-        _same_dtype("matmul", ("mat1", "mat2"), a, b)
+        require_same_dtype("matmul", ("mat1", "mat2"), a, b)
     try:
         if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2:
             return a.dot(b)   # same result as matmul for two matrices, a cheaper call
@@ -117,9 +112,9 @@ MATMUL = defop(
 def _linear_dtypes(x: Any, w: Any, bias: Any) -> None:
     # PyTorch's checks: the input against the weight (mat1, mat2), then the bias against them
     x, w = np.asarray(x), np.asarray(w)
-    _same_dtype("linear", ("mat1", "mat2"), x, w, layer=True)
+    require_same_dtype("linear", ("mat1", "mat2"), x, w, layer=True)
     if bias is not None:
-        _same_dtype("linear", ("bias", "weight"), np.asarray(bias), w)
+        require_same_dtype("linear", ("bias", "weight"), np.asarray(bias), w)
 
 
 def _linear(x: Any, w: Any, bias: Any = None) -> np.ndarray:
