@@ -42,8 +42,8 @@ from gradwise.api.random import default_generator
 from gradwise.autograd.function import call
 from gradwise.autograd.tensor import Tensor
 from gradwise.errors import GradwiseError, format_shape
+from gradwise.func._args import TransformError, _is_int
 from gradwise.func.pytree import flatten, unflatten
-from gradwise.func.transforms import TransformError
 from gradwise.ops.registry import REGISTRY
 
 _RANDOMNESS = ("error", "different", "same")
@@ -61,10 +61,6 @@ def _name(func: Any) -> str:
     if isinstance(func, functools.partial):
         return f"functools.partial({_name(func.func)}, ...)"
     return str(getattr(func, "__name__", repr(func)))
-
-
-def _is_int(d: Any) -> bool:
-    return isinstance(d, (int, np.integer)) and not isinstance(d, (bool, np.bool_))
 
 
 def _structure(node: Any) -> str:
