@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 
 from gradwise.autograd.engine import backward as _backward
-from gradwise.autograd.function import apply, check_inplace
+from gradwise.autograd.function import apply
 from gradwise.autograd.grad_mode import _STATE
+from gradwise.autograd.promotion import check_inplace
 from gradwise.autograd.tensor import Tensor
 from gradwise.devices import ADVICE, CPU, DeviceError, is_device_like, resolve_device
 from gradwise.dtypes import resolve_dtype
