@@ -84,14 +84,10 @@ class Sequential(_ModuleSequence):
         setattr(self, list(self._modules)[_index(idx, len(self))], module)
 
     def __add__(self, other: Sequential) -> Sequential:
-        if not isinstance(other, Sequential):
-            raise ValueError(f"add operator supports only objects of Sequential class, but {type(other)} is given.")
-        return Sequential(*self, *other)
+        return Sequential(*self, *_only_sequential(other))
 
     def __iadd__(self, other: Sequential) -> Sequential:
-        if not isinstance(other, Sequential):
-            raise ValueError(f"add operator supports only objects of Sequential class, but {type(other)} is given.")
-        return self.extend(list(other))
+        return self.extend(list(_only_sequential(other)))
 
     def __mul__(self, times: int) -> Sequential:
         if not isinstance(times, int):
@@ -419,9 +415,18 @@ def _index(idx: Any, size: int) -> int:
     return i + size if i < 0 else i
 
 
-def _renumber(container: Module) -> None:
-    """Re-key a list container's children ``"0"``, ``"1"``... after a deletion."""
-    items = list(container._modules.values())
+def _only_sequential(other: Any) -> Sequential:
+    """``other``, checked to be a ``Sequential`` (what ``+`` and ``+=`` accept, as in PyTorch)."""
+    if not isinstance(other, Sequential):
+        raise ValueError(f"add operator supports only objects of Sequential class, but {type(other)} is given.")
+    return other
+
+
+def _renumber(container: Module, items: list[Module | None] | None = None) -> None:
+    """Key a list container's children ``"0"``, ``"1"``... in the order of ``items`` (by
+    default its present children, re-keyed after a deletion)."""
+    if items is None:
+        items = list(container._modules.values())
     for key in list(container._modules):
         container.__dict__.pop(key, None)
     container._modules.clear()
@@ -431,14 +436,13 @@ def _renumber(container: Module) -> None:
 
 
 def _insert(container: Module, index: int, module: Module) -> None:
+    """Put ``module`` before position ``index`` (``list.insert``'s meaning) and re-key."""
     n = len(container._modules)
     if not -n <= index <= n:
         raise IndexError(f"Index out of range: {index}")
     items = list(container._modules.values())
     items.insert(index + n if index < 0 else index, module)
-    for i, m in enumerate(items):
-        container._modules[str(i)] = m
-        container.__dict__[str(i)] = m
+    _renumber(container, items)
 
 
 def _pairs(kind: str, values: Any, sort: bool) -> list[tuple[Any, Any]]:

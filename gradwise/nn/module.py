@@ -16,9 +16,9 @@ import numpy as np
 
 from gradwise.autograd.grad_mode import no_grad
 from gradwise.autograd.tensor import Tensor
-from gradwise.autograd.tensor_methods import parse_to, resolve_type
-from gradwise.devices import ADVICE, DeviceError
-from gradwise.errors import DtypeError, GradwiseError, format_shape
+from gradwise.errors import GradwiseError, format_shape
+from gradwise.nn.module_casting import ModuleCasting
+from gradwise.nn.module_hooks import RemovableHandle, _BackwardHookCall, _hook_ids
 from gradwise.nn.parameter import Parameter
 
 
@@ -31,23 +31,11 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list[str]
 
 
-class RemovableHandle:
-    """Returned by the ``register_*_hook`` methods; ``.remove()`` unregisters the hook."""
-
-    def __init__(self, store: dict[int, Any], key: int) -> None:
-        self._store, self._key = store, key
-
-    def remove(self) -> None:
-        self._store.pop(self._key, None)
-
-
-_hook_ids = iter(range(1 << 62))
-
-
-class Module:
+class Module(ModuleCasting):
     """Base class for all layers and models.
 
     Subclasses set parameters and sub-modules in ``__init__`` and define ``forward``.
+    The device and dtype methods (``to``, ``float``...) come from :class:`ModuleCasting`.
 
     >>> import gradwise as gw
     >>> class Net(gw.nn.Module):
@@ -418,78 +406,6 @@ class Module:
     def __getstate__(self) -> Any:
         raise TypeError("gradwise does not pickle modules; save module.state_dict() with gradwise.save")
 
-    # ------------------------------------------------------ devices and dtypes
-    # Kept last in the class: once `float` and `type` are defined here, an annotation below them
-    # in this class body would name these methods, not the builtins.
-    def to(self, *args: Any, dtype: Any = None, device: Any = None, non_blocking: bool = False) -> Module:
-        """Cast the floating-point parameters and buffers in place, with ``Tensor.to``'s overloads.
-
-        ``model.to(device)``, ``model.to(gw.float64)``, ``model.to(device, dtype)``,
-        ``model.to(tensor)``, ``model.to(device=..., dtype=...)``.  The device is always the CPU:
-        an accelerator raises :class:`gradwise.DeviceError` before anything changes.  The dtype
-        must be floating point (integer buffers, like batch norm's counter, keep theirs).
-        Parameters keep their identity (their ``.data`` and ``.grad`` are cast, as in PyTorch),
-        so an optimizer built before still holds them.  Returns ``self``.
-
-        >>> import gradwise as gw
-        >>> model = gw.nn.Linear(2, 1)
-        >>> w = model.weight
-        >>> model.to("cpu", gw.float64) is model, model.weight is w, w.dtype
-        (True, True, dtype('float64'))
-        """
-        dt, _ = parse_to("Module.to", args, dtype, device, non_blocking)
-        if dt is None:
-            return self
-        if dt.kind not in "fc":
-            raise DtypeError(f"Module.to only accepts floating point or complex dtypes, got {dt.name}")
-        return self._cast_tensors(dt, "fc")
-
-    def cpu(self) -> Module:
-        """``self``: gradwise modules always live on the CPU."""
-        return self
-
-    def cuda(self, device: Any = None) -> Module:
-        """Raises :class:`gradwise.DeviceError`: gradwise has no CUDA device."""
-        name = "cuda" if device is None else device if isinstance(device, str) else f"cuda:{device}"
-        raise DeviceError(f"Module.cuda(): device {name!r} is not available; {ADVICE}")
-
-    def double(self) -> Module:
-        """Cast floating-point parameters and buffers to float64 in place; returns ``self``."""
-        return self._cast_tensors(np.dtype(np.float64), "f")
-
-    def half(self) -> Module:
-        """Cast floating-point parameters and buffers to float16 in place; returns ``self``."""
-        return self._cast_tensors(np.dtype(np.float16), "f")
-
-    def float(self) -> Module:
-        """Cast floating-point parameters and buffers to float32 in place; returns ``self``."""
-        return self._cast_tensors(np.dtype(np.float32), "f")
-
-    def type(self, dst_type: Any) -> Module:
-        """Cast every parameter and buffer (integer ones too, as PyTorch does) to ``dst_type``.
-
-        ``dst_type`` is a dtype or a type name (``'torch.DoubleTensor'``); returns ``self``.
-        """
-        return self._cast_tensors(resolve_type("Module.type", dst_type), "")
-
-    def _cast_tensors(self, dt: np.dtype, kinds: str) -> Module:
-        """Cast in place the parameters and buffers whose dtype kind is in ``kinds`` (all if empty)."""
-        found = {id(t): t for m in self.modules() for store in (m._parameters, m._buffers)
-                 for t in store.values() if t is not None}
-        chosen = [t for t in found.values() if not kinds or t.data.dtype.kind in kinds]
-        if dt.kind not in "fc":
-            named = {id(t): n for n, t in self.named_parameters()}
-            for t in chosen:
-                if t.requires_grad:
-                    raise DtypeError(f"cannot cast {named.get(id(t), 'a tensor')!r}, which requires grad, "
-                                     f"to {dt.name}: only floating-point tensors can require gradients")
-        for t in chosen:
-            if t.data.dtype != dt:
-                t.data = t.data.astype(dt)
-            if t.grad is not None and t.grad.data.dtype != dt:
-                t.grad.data = t.grad.data.astype(dt)
-        return self
-
 
 # The three stores of a Module: attribute, what the error calls an entry, what it accepts.
 _STORES = (("_parameters", "parameter", "gradwise.nn.Parameter"), ("_modules", "child module", "gradwise.nn.Module"),
@@ -512,77 +428,3 @@ def _addindent(text: str, spaces: int) -> str:
     if not rest:
         return text
     return "\n".join([first] + [(" " * spaces + line) if line.strip() else "" for line in rest])
-
-
-class _BackwardHookCall:
-    """Routes one call's gradients to the module's full backward hooks.
-
-    Inputs and outputs pass through identity ops (``clone``) whose tensor hooks
-    collect ``grad_output`` first, then ``grad_input``; when every input that
-    requires grad has its gradient, the module hooks run (and may replace it).
-    """
-
-    def __init__(self, module: Module) -> None:
-        self.module = module
-        self.grad_output: tuple[Any, ...] | None = None
-        self.grad_input: list[Any] = []
-        self.waiting = 0
-
-    def wrap_inputs(self, args: tuple[Any, ...]) -> Any:
-        wrapped = []
-        self.grad_input = [None] * len(args)
-        for i, a in enumerate(args):
-            if isinstance(a, Tensor) and a.requires_grad:
-                a = a.clone()
-                self.waiting += 1
-                a.register_hook(self._input_hook(i))
-            wrapped.append(a)
-        return _Args(wrapped, self)
-
-    def _input_hook(self, i: int) -> Callable[[Tensor], Any]:
-        def hook(g: Tensor) -> Any:
-            self.grad_input[i] = g
-            self.waiting -= 1
-            if self.waiting == 0:
-                return self._fire(i)
-            return None
-        return hook
-
-    def _fire(self, i: int) -> Any:
-        result = None
-        for hook in list(self.module._backward_hooks.values()):
-            r = hook(self.module, tuple(self.grad_input), self.grad_output or ())
-            if r is not None:
-                self.grad_input = list(r)
-                result = self.grad_input[i]
-        return result
-
-    def wrap_outputs(self, out: Any) -> Any:
-        outs = out if isinstance(out, tuple) else (out,)
-        grads: list[Any] = [None] * len(outs)
-        wrapped = []
-        for k, o in enumerate(outs):
-            if isinstance(o, Tensor) and o.requires_grad:
-                o = o.clone()
-
-                def hook(g: Tensor, k: int = k) -> None:
-                    grads[k] = g
-                    self.grad_output = tuple(grads)
-                    if self.waiting == 0:   # no input needs a gradient: fire on the output side
-                        self._fire_without_inputs()
-                o.register_hook(hook)
-            wrapped.append(o)
-        return tuple(wrapped) if isinstance(out, tuple) else wrapped[0]
-
-    def _fire_without_inputs(self) -> None:
-        for hook in list(self.module._backward_hooks.values()):
-            hook(self.module, tuple(self.grad_input), self.grad_output or ())
-
-
-class _Args(tuple):
-    """The wrapped positional arguments, carrying the call that wrapped them."""
-
-    def __new__(cls, items: list[Any], call: _BackwardHookCall) -> _Args:
-        obj = super().__new__(cls, items)
-        obj.__dict__["_call"] = call
-        return obj
