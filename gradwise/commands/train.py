@@ -104,7 +104,9 @@ def _resume_target(resume: str) -> tuple[Path, Path | None]:
         return max(found, key=lambda f: (f.stat().st_mtime_ns, found.index(f))), p
     if not p.is_file():
         raise GradwiseError(f"--resume: no such checkpoint or run folder {resume}")
-    return p, (p.parent if (p.parent / "config.json").is_file() else None)
+    from gradwise.runs.folders import is_run_folder
+
+    return p, (p.parent if is_run_folder(p.parent) else None)
 
 
 def _refuse_ignored(cfg: Any, given: set[str]) -> None:
@@ -165,7 +167,9 @@ def _world(distributed: bool) -> tuple[int, int]:
 
 def refuse_to_overwrite(out: Path, overwrite: bool) -> None:
     """A new run does not silently replace the run already in ``out`` (``--overwrite`` says it may)."""
-    if not overwrite and (out / "config.json").is_file():
+    from gradwise.runs.folders import is_run_folder
+
+    if not overwrite and is_run_folder(out):
         raise GradwiseError(f"--out: {out} already holds a run; continue it with --resume {out}, choose another "
                             "--out, or pass --overwrite to replace it")
 

@@ -38,6 +38,8 @@ from gradwise.train.checkpoint import read_checkpoint
 from gradwise.train.loop import Trainer
 from gradwise.train.strategy import SingleProcess, Strategy
 
+CONFIG_FILE = "config.json"     # a run folder's settings: its presence marks the folder as a run
+
 
 @dataclass(frozen=True)
 class RunResult:
@@ -134,7 +136,7 @@ class _WriteConfig(Callback):
     def on_fit_start(self, trainer: Trainer) -> None:
         if trainer.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(self.run_dir / "config.json", json.dumps(dataclasses.asdict(self.cfg), indent=1) + "\n")
+            write_text_atomic(self.run_dir / CONFIG_FILE, json.dumps(dataclasses.asdict(self.cfg), indent=1) + "\n")
 
 
 def _check_more_to_do(cfg: RunConfig, resume: str | Path) -> None:
@@ -211,10 +213,15 @@ def train_run(cfg: RunConfig, run_dir: str | Path, resume: str | Path | None = N
     return RunResult(run_dir, test, trainer)
 
 
+def is_run_folder(path: str | Path) -> bool:
+    """Whether ``path`` holds a run (its ``config.json``, written once training started)."""
+    return (Path(path) / CONFIG_FILE).is_file()
+
+
 def read_config(run_dir: str | Path, what: str = "run folder") -> RunConfig:
     """The settings in ``run_dir/config.json``, checked: a missing file raises FileNotFoundError, a
     truncated or edited one a :class:`RecipeError` naming it (never a raw JSONDecodeError)."""
-    path = Path(run_dir) / "config.json"
+    path = Path(run_dir) / CONFIG_FILE
     if not path.is_file():
         raise FileNotFoundError(f"{what}: {Path(run_dir)} is not a run folder (no config.json); pass a folder "
                                 "written by 'gradwise train' or 'gradwise demo'")
@@ -236,7 +243,7 @@ def evaluate_run(run_dir: str | Path) -> dict[str, float]:
     """Rebuild a run's model from ``config.json``, load ``final.ckpt`` and evaluate on its test split
     (the figures of the run's ``metrics.json``: regression in the targets' own units)."""
     run_dir = Path(run_dir)
-    config_path = run_dir / "config.json"
+    config_path = run_dir / CONFIG_FILE
     cfg = read_config(run_dir, "evaluate")
     cfg.progress = False
     ckpt_path = run_dir / "final.ckpt"

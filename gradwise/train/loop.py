@@ -17,9 +17,7 @@ Samples are reshuffled every epoch (``sgd``/``minibatch``) from the loader's
 
 from __future__ import annotations
 
-import copy
 import math
-import os
 import signal
 import time
 from collections.abc import Iterator, Sequence
@@ -34,22 +32,15 @@ from gradwise.autograd.tensor import Tensor
 from gradwise.data.loader import DataLoader
 from gradwise.errors import format_shape
 from gradwise.nn.utils import clip_grad_norm_
-from gradwise.serialization import CheckpointError, save
 from gradwise.train.batches import MODES, global_grad_norm, split_batch
 from gradwise.train.callbacks import Callback, CSVLogger, LRSchedulerCallback, ModelCheckpoint, TensorBoardLogger
-from gradwise.train.checkpoint import (
-    FORMAT,
-    check_compatible,
-    module_generators,
-    read_checkpoint,
-    rng_states,
-    set_rng_states,
-)
+from gradwise.train.checkpoint import read_checkpoint, rng_states, set_rng_states
 from gradwise.train.errors import TrainingError, TrainingInterrupted
 from gradwise.train.history import History
 from gradwise.train.interrupts import StopLatch
 from gradwise.train.metrics import Metric, get_metric
 from gradwise.train.progress import ProgressBar
+from gradwise.train.resume import restore, save_checkpoint
 from gradwise.train.strategy import Strategy, resolve_strategy
 
 # callbacks that write to the terminal or to files: with several processes only the main one runs them
@@ -163,7 +154,7 @@ class Trainer:
         pending = None
         if resume is not None:
             pending = read_checkpoint(resume)
-            self._restore(pending, resume)
+            restore(self, pending, resume)
         self.strategy.start(self.model, self.generator, pending)
         self.stop_training, self.stop_reason = False, None
         self._start = time.perf_counter()
@@ -210,40 +201,12 @@ class Trainer:
             self.model.train(was_training)
         loss_sum, n = self.strategy.reduce_sums(loss_sum, n)
         self.strategy.reduce_metrics(ms)
-        result = {"loss": loss_sum / max(n, 1)}
-        for m in ms:
-            value = m.compute()
-            if np.ndim(value) == 0:
-                result[m.name] = float(value)
-            else:
-                self.epoch_arrays[m.name] = value
-        return result
+        return {"loss": loss_sum / max(n, 1), **self._metric_values(ms)}
 
     def save_checkpoint(self, path: str | Path, rng: dict[str, Any] | None = None) -> Path:
         """Write a resumable checkpoint of the run as it stands (between steps) to ``path``
         (distributed: only rank 0 writes; the others return the path)."""
-        path = Path(path)
-        if not self.strategy.is_main:
-            return path
-        entry = self.strategy.checkpoint_entry()
-        extra = {} if entry is None else {"distributed": entry}
-        save({
-            "format": FORMAT,
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "optimizer_class": type(self.optimizer).__name__,
-            "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
-            "counters": {"epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
-                         "global_step": self.global_step, "samples_seen": self.samples_seen,
-                         "wall_time": self._elapsed()},
-            "epoch_sums": {"loss_sum": self._loss_sum, "n": self._n,
-                           "metrics": [m.state_dict() for m in self.metrics]},
-            "history": self.history.state_dict(),
-            "callbacks": [[type(c).__name__, c.state_dict()] for c in self.callbacks],
-            "rng": rng if rng is not None else self._rng_now(),
-            **extra,
-        }, path)
-        return path
+        return save_checkpoint(self, path, rng)
 
     @property
     def world_size(self) -> int:
@@ -345,13 +308,8 @@ class Trainer:
         self.strategy.reduce_metrics(self.metrics)      # the loss sums are global already (every step)
         logs: dict[str, float] = {"epoch": epoch, "loss": self._loss_sum / max(self._n, 1),
                                   "lr": float(self.optimizer.param_groups[0]["lr"]),
-                                  "samples_seen": self.samples_seen, "wall_time": self._elapsed()}
-        for m in self.metrics:
-            value = m.compute()
-            if np.ndim(value) == 0:
-                logs[m.name] = float(value)
-            else:
-                self.epoch_arrays[m.name] = value
+                                  "samples_seen": self.samples_seen, "wall_time": self._elapsed(),
+                                  **self._metric_values(self.metrics)}
         if val_loader is not None:
             logs.update({f"val_{k}": v for k, v in self.evaluate(val_loader).items()})
         self.history.log_epoch(**logs)
@@ -371,6 +329,18 @@ class Trainer:
         return loss
 
     # ------------------------------------------------------------------ state
+    def _metric_values(self, metrics: Sequence[Metric]) -> dict[str, float]:
+        """The scalar figures of ``metrics`` by name; array-valued ones (a confusion matrix) go to
+        ``epoch_arrays`` instead."""
+        values: dict[str, float] = {}
+        for m in metrics:
+            value = m.compute()
+            if np.ndim(value) == 0:
+                values[m.name] = float(value)
+            else:
+                self.epoch_arrays[m.name] = value
+        return values
+
     def _reset_epoch_sums(self) -> None:
         self._loss_sum, self._n = 0.0, 0
         for m in self.metrics:
@@ -385,71 +355,6 @@ class Trainer:
 
     def _rng_now(self) -> dict[str, Any]:
         return rng_states(self.model, self.generator, getattr(self, "_epoch_start_state", None))
-
-    def _restore(self, ckpt: dict[str, Any], path: str | Path) -> None:
-        check_compatible(ckpt, self.model, self.optimizer, path)
-        gens = module_generators(self.model)
-        if len(gens) != len(ckpt["rng"]["modules"]):
-            raise TrainingError(f"resume: the checkpoint holds {len(ckpt['rng']['modules'])} module random "
-                                f"generator(s), this model {len(gens)}; nothing was loaded")
-        if (self.scheduler is None) != (ckpt["scheduler"] is None):
-            raise TrainingError("resume: the checkpoint was written " + ("with" if ckpt["scheduler"] else "without")
-                                + " an LR scheduler and this run is " + ("not" if self.scheduler is None else "")
-                                + " using one; nothing was loaded")
-        backup = self._restorable_state()
-        try:
-            self.model.load_state_dict(ckpt["model"])
-            self.optimizer.load_state_dict(ckpt["optimizer"])
-            c = ckpt["counters"]
-            self.epoch, self.batch_in_epoch = c["epoch"], c["batch_in_epoch"]
-            self.global_step, self.samples_seen = c["global_step"], c["samples_seen"]
-            self._time_offset = c["wall_time"]
-            self.history.load_state_dict(ckpt["history"])
-            saved_cbs: dict[str, list[Any]] = {}
-            for name, state in ckpt["callbacks"]:
-                saved_cbs.setdefault(name, []).append(state)
-            for cb in self.callbacks:       # callbacks of one class are matched in order
-                queue = saved_cbs.get(type(cb).__name__)
-                if queue:
-                    cb.load_state_dict(queue.pop(0))
-            sums = ckpt["epoch_sums"]
-            self._loss_sum, self._n = sums["loss_sum"], sums["n"]
-            for m, state in zip(self.metrics, sums["metrics"]):
-                m.load_state_dict(state)
-            if not self.strategy.is_main and self.batch_in_epoch:
-                for m in self.metrics:      # rank 0's saved sums already count every rank's batches
-                    m.reset()
-        except Exception as exc:    # put back everything already loaded: a failed resume changes nothing
-            self._put_back(backup)
-            if isinstance(exc, (TrainingError, CheckpointError)):
-                raise
-            raise CheckpointError(f"resume: {os.fspath(path)} could not be loaded ({type(exc).__name__}: {exc}); "
-                                  "nothing was changed") from exc
-        if self.batch_in_epoch == 0:    # an epoch boundary: the next epoch draws from these states
-            set_rng_states(self.model, self.generator, ckpt["rng"])
-
-    def _restorable_state(self) -> dict[str, Any]:
-        """Copies of what :meth:`_restore` changes, for putting back after a failed resume."""
-        return {"model": {k: np.array(v.data, copy=True) for k, v in self.model.state_dict().items()},
-                "optimizer": copy.deepcopy(self.optimizer.state_dict()),
-                "counters": (self.epoch, self.batch_in_epoch, self.global_step, self.samples_seen,
-                             self._time_offset, self._loss_sum, self._n),
-                "history": copy.deepcopy(self.history.state_dict()),
-                "callbacks": [copy.deepcopy(cb.state_dict()) for cb in self.callbacks],
-                "metrics": [copy.deepcopy(m.state_dict()) for m in self.metrics]}
-
-    def _put_back(self, backup: dict[str, Any]) -> None:
-        with no_grad():
-            for k, v in self.model.state_dict().items():
-                v.data[...] = backup["model"][k]
-        self.optimizer.load_state_dict(backup["optimizer"])
-        (self.epoch, self.batch_in_epoch, self.global_step, self.samples_seen,
-         self._time_offset, self._loss_sum, self._n) = backup["counters"]
-        self.history.load_state_dict(backup["history"])
-        for cb, state in zip(self.callbacks, backup["callbacks"]):
-            cb.load_state_dict(state)
-        for m, state in zip(self.metrics, backup["metrics"]):
-            m.load_state_dict(state)
 
     def _stop_signal(self) -> int:
         """The signal that stopped the run (SIGINT for a Ctrl-C, or a stop requested by another rank)."""
@@ -476,6 +381,7 @@ class Trainer:
             raise TrainingInterrupted(self.interrupted_checkpoint, self._stop_signal()) from exc
         if hasattr(exc, "add_note"):
             exc.add_note(f"gradwise: a resumable checkpoint was saved to {self.interrupted_checkpoint}")
+
 
 def fit(model: Any, loss_fn: Any, optimizer: Any, train_data: Any, *, epochs: int, mode: str = "minibatch",
         batch_size: int = 32, val_data: Any = None, metrics: Sequence[str | Metric] = (),
