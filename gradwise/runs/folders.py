@@ -33,7 +33,7 @@ from gradwise.runs.recipe import (
     steps_per_epoch,
 )
 from gradwise.serialization import CheckpointError
-from gradwise.train.callbacks import Callback, ModelCheckpoint
+from gradwise.train.callbacks import Callback, ModelCheckpoint, TerminateOnNaN
 from gradwise.train.checkpoint import read_checkpoint
 from gradwise.train.loop import Trainer
 from gradwise.train.strategy import SingleProcess, Strategy
@@ -102,31 +102,6 @@ class RunDivergedError(GradwiseError):
 DIVERGENCE_FACTOR = 1e6
 
 
-class _DivergenceWatch(Callback):
-    """Stops the run at the first step whose loss is not finite or exceeds ``DIVERGENCE_FACTOR`` times
-    the first step's; :func:`train_run` then raises :class:`RunDivergedError`."""
-
-    def __init__(self) -> None:
-        self.first: float | None = None
-        self.diverged: tuple[int, float] | None = None
-
-    def on_batch_end(self, trainer: Trainer, logs: dict[str, float]) -> None:
-        loss = float(logs.get("loss", 0.0))
-        if self.first is None and math.isfinite(loss):
-            self.first = abs(loss)
-        grown = self.first is not None and abs(loss) > DIVERGENCE_FACTOR * max(self.first, 1e-12)
-        if not math.isfinite(loss) or grown:
-            self.diverged = (trainer.global_step, loss)
-            trainer.stop_training = True
-            trainer.stop_reason = f"diverged at step {trainer.global_step} (loss {loss:.4g})"
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"first": self.first}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.first = state.get("first")
-
-
 class _WriteConfig(Callback):
     """Writes the run folder's ``config.json`` when training starts (after a resume has loaded)."""
 
@@ -180,7 +155,7 @@ def train_run(cfg: RunConfig, run_dir: str | Path, resume: str | Path | None = N
     # config.json is written once the run has started: a resume refused for a different model or
     # optimizer leaves the folder as it was
     trainer.callbacks.append(_WriteConfig(cfg, run_dir))
-    watch = None if allow_divergence else _DivergenceWatch()
+    watch = None if allow_divergence else TerminateOnNaN(max_growth=DIVERGENCE_FACTOR)
     if watch is not None:
         trainer.callbacks.append(watch)
     unit, every = checkpoint_interval(cfg.checkpoint_every)

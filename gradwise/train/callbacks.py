@@ -243,13 +243,39 @@ class LRSchedulerCallback(Callback):
 
 
 class TerminateOnNaN(Callback):
-    """Stop as soon as a step's loss is NaN or infinite (a diverged learning rate, a log of zero)."""
+    """Stop as soon as a step's loss is NaN or infinite (a diverged learning rate, a log of zero),
+    or, with ``max_growth``, as soon as it exceeds ``max_growth`` times the first step's loss.
+    ``diverged`` is then ``(step, loss)``; it stays ``None`` while the run is healthy.
+    """
+
+    def __init__(self, max_growth: float | None = None) -> None:
+        if max_growth is not None and not max_growth > 1:
+            raise CallbackError(f"TerminateOnNaN: max_growth must be > 1 or None, got {max_growth}")
+        self.max_growth = max_growth
+        self.first: float | None = None
+        self.diverged: tuple[int, float] | None = None
 
     def on_batch_end(self, trainer: Trainer, logs: dict[str, float]) -> None:
-        if not math.isfinite(logs["loss"]):
+        loss = float(logs["loss"])
+        if not math.isfinite(loss):
+            self.diverged = (trainer.global_step, loss)
             trainer.stop_training = True
             trainer.stop_reason = (f"non-finite loss {logs['loss']} at step {int(logs['step'])}: lower the "
                                    "learning rate, clip gradients, or run under gradwise.detect_anomaly()")
+            return
+        if self.first is None:
+            self.first = abs(loss)
+        if self.max_growth is not None and abs(loss) > self.max_growth * max(self.first, 1e-12):
+            self.diverged = (trainer.global_step, loss)
+            trainer.stop_training = True
+            trainer.stop_reason = (f"loss {loss:.4g} at step {int(logs['step'])} is over {self.max_growth:g} times "
+                                   f"the first step's {self.first:.4g}: lower the learning rate")
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"first": self.first}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.first = state.get("first")
 
 
 class CSVLogger(Callback):

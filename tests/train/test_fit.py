@@ -214,6 +214,22 @@ def test_terminate_on_nan_and_clear_message():
     assert "non-finite loss" in t.stop_reason and "learning rate" in t.stop_reason
 
 
+def test_terminate_on_nan_with_max_growth_stops_before_the_overflow():
+    x, labels = blobs(40)
+    y = labels[:, None].float()                    # the class numbers as a regression target
+    model = nn.Linear(2, 1)
+    watch = TerminateOnNaN(max_growth=1e3)
+    t = Trainer(model, nn.MSELoss(), gw.optim.SGD(model.parameters(), lr=50.0), batch_size=8,
+                callbacks=[watch], progress=False)
+    with np.errstate(over="ignore", invalid="ignore"):
+        h = t.fit((x, y), epochs=200)
+    losses = h.steps["loss"]
+    assert np.all(np.isfinite(losses)) and losses[-1] > 1e3 * losses[0]      # stopped on growth, not on inf
+    assert watch.diverged == (t.global_step, losses[-1]) and "times the first step's" in t.stop_reason
+    with pytest.raises(gw.train.CallbackError, match="max_growth must be > 1"):
+        TerminateOnNaN(max_growth=0.5)
+
+
 def test_model_checkpoint_writes_best_and_last(tmp_path):
     x, y = blobs(40)
     model = mlp()
