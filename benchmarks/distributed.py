@@ -88,7 +88,7 @@ def worker(per_rank_batch: int, steps: int, repeats: int) -> None:
                           "epoch_seconds": epoch_s, "samples_per_second": n / epoch_s,
                           "ms_per_step": 1e3 * epoch_s / steps, "allreduce_ms": 1e3 * statistics.median(times),
                           "allreduce_calls_per_step": calls[-1],
-                          "gradient_mib": sum(p.data.nbytes for p in params) / 2**20}), flush=True)
+                          "gradient_mib": sum(p.detach().numpy().nbytes for p in params) / 2**20}), flush=True)
 
 
 def _mpiexec() -> str:

@@ -53,7 +53,7 @@ def w3_op_overhead(framework: str, threads: int = 1) -> tuple[Callable[[], Any],
 
         def check() -> list[float]:
             y = step()
-            return [float(y.data.sum()), float(x.grad.data.sum())]
+            return [float(y.detach().numpy().sum()), float(x.grad.detach().numpy().sum())]
 
         return step, check
     if framework == "torch":

@@ -194,7 +194,7 @@ def describe(operand: Any) -> tuple[builtins.int, np.dtype] | None:
     Raises ``TypeError`` for something that is neither an array nor a number."""
     if isinstance(operand, np.ndarray):
         return (0 if operand.ndim else 1), operand.dtype
-    data = getattr(operand, "data", None)      # a Tensor (this module sits below autograd: duck-typed)
+    data = getattr(operand, "_data", None)      # a Tensor (this module sits below autograd: duck-typed)
     if isinstance(data, np.ndarray):
         return (0 if data.ndim else 1), data.dtype
     if operand is None:

@@ -48,7 +48,7 @@ def _encode(obj: Any, arrays: dict[str, np.ndarray], path: str, depth: int = 0) 
         raise CheckpointError(f"save: {path} is nested more than {MAX_DEPTH} levels deep; load() would refuse it")
     if isinstance(obj, Tensor):
         key = f"t{len(arrays)}"
-        arrays[key] = np.require(obj.data, requirements="C")
+        arrays[key] = np.require(obj._data, requirements="C")
         return {"__array__": key, "tensor": True}
     if isinstance(obj, np.ndarray):
         key = f"t{len(arrays)}"

@@ -47,7 +47,7 @@ def test_a_new_op_is_bound_gradient_checked_and_declared(softsign2):
     x = gw.tensor([-1.5, -0.4, 0.3, 2.0], dtype=gw.float64, requires_grad=True)
     # bound: a function and a Tensor method, both recording
     y = functions["softsign2"](x)
-    assert np.allclose(y.numpy(), x.numpy() / (1 + np.abs(x.numpy())))
+    assert np.allclose(y.detach().numpy(), x.detach().numpy() / (1 + np.abs(x.detach().numpy())))
     assert x.softsign2().grad_fn is not None
     # gradient-checked, first and second order, on its declared domain (what the table test does)
     for sample in op.domain.samples(np.random.default_rng(0)):
@@ -70,7 +70,7 @@ class SignDescent(gw.optim.Optimizer):
     def _update(self, group) -> None:
         for p, g in self._grads(group):
             if group["weight_decay"]:
-                g = g + group["weight_decay"] * p.data
+                g = g + group["weight_decay"] * p.detach().numpy()
             p.data -= group["lr"] * np.sign(g)
 
 
@@ -98,13 +98,13 @@ def test_a_new_optimizer_is_reachable_from_the_cli_and_the_descent_tools(sign_de
     # the parity case the recipe asks for: against a NumPy re-implementation
     w = gw.nn.Parameter(gw.tensor([1.5, -0.5, 2.0], dtype=gw.float64))
     opt = sign_descent.build([w], lr=0.1)
-    w0, grads = w.numpy().copy(), []
+    w0, grads = w.detach().numpy().copy(), []
     for _ in range(3):
         opt.zero_grad()
         (w * w * w).sum().backward()
         grads.append(w.grad.numpy().copy())
         opt.step()
-    np.testing.assert_allclose(w.numpy(), _sign_descent_by_hand(w0, grads, 0.1), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(w.detach().numpy(), _sign_descent_by_hand(w0, grads, 0.1), rtol=0, atol=1e-15)
 
     # the CLI offers it, and a run trains with it
     parser = build_parser()

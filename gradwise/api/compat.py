@@ -103,7 +103,7 @@ def expand_as(input: Tensor, other: Tensor) -> Tensor:
 # ---------------------------------------------------------------------------- new_*
 def _new_dtype(self: Tensor, dtype: Any, device: Any, name: str) -> np.dtype:
     resolve_device(device, f"{name}(device=...)")
-    return self.data.dtype if dtype is None else resolve_dtype(dtype)
+    return self._data.dtype if dtype is None else resolve_dtype(dtype)
 
 
 def new_zeros(self: Tensor, *size: Any, dtype: Any = None, device: Any = None,
@@ -187,7 +187,7 @@ def repeat_interleave(input: Any, repeats: Any = None, dim: int | None = None, *
 
 
 def _counts(repeats: Any, n: int | None, op: str) -> np.ndarray:
-    r = np.asarray(repeats.data if isinstance(repeats, Tensor) else repeats)
+    r = np.asarray(repeats._data if isinstance(repeats, Tensor) else repeats)
     if r.dtype.kind not in "iu":
         raise DtypeError(f"{op}: repeats must be integers, got {r.dtype.name}")
     if r.ndim > 1:
@@ -247,8 +247,8 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple[Tensor, ...]:
 
 # ---------------------------------------------------------------------- comparisons
 def _arrays(input: Any, other: Any) -> tuple[np.ndarray, np.ndarray]:
-    a = input.data if isinstance(input, Tensor) else np.asarray(input)
-    b = other.data if isinstance(other, Tensor) else np.asarray(other)
+    a = input._data if isinstance(input, Tensor) else np.asarray(input)
+    b = other._data if isinstance(other, Tensor) else np.asarray(other)
     return a, b
 
 
@@ -280,7 +280,7 @@ def allclose(input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
     except ValueError:
         raise ShapeError(f"allclose: shapes {format_shape(a.shape)} and {format_shape(b.shape)} "
                          "do not broadcast") from None
-    return bool(isclose(input, other, rtol, atol, equal_nan).data.all())
+    return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
 
 
 def equal(input: Any, other: Any) -> bool:

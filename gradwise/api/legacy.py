@@ -45,8 +45,8 @@ class LegacyTensorType(type):
             return Tensor._make(np.zeros((0,), dt))
         if len(args) == 1 and isinstance(args[0], Tensor):
             t = args[0]
-            if t.data.dtype != dt:
-                raise TypeError(f"{cls.__name__}(tensor): the tensor is {t.data.dtype.name}, not "
+            if t._data.dtype != dt:
+                raise TypeError(f"{cls.__name__}(tensor): the tensor is {t._data.dtype.name}, not "
                                 f"{dt.name}; convert it with .to(gradwise.{dt.name})")
             return t
         if len(args) == 1 and isinstance(args[0], Size):
@@ -62,7 +62,7 @@ class LegacyTensorType(type):
         return Tensor._make(as_array(args[0], dt, copy=True))
 
     def __instancecheck__(cls, obj: Any) -> bool:
-        return isinstance(obj, Tensor) and obj.data.dtype == cls.dtype
+        return isinstance(obj, Tensor) and obj._data.dtype == cls.dtype
 
     def __repr__(cls) -> str:
         return f"<class 'gradwise.{cls.__name__}'>"

@@ -192,7 +192,7 @@ def embedding(input: Any, weight: Tensor, padding_idx: int | None = None) -> Ten
     >>> gw.embedding(gw.tensor([[0, 2]]), gw.eye(3)).tolist()
     [[[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]]
     """
-    idx = np.asarray(input.data if isinstance(input, Tensor) else input)
+    idx = np.asarray(input._data if isinstance(input, Tensor) else input)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be integers, got {idx.dtype.name}")
     n = weight.shape[0]
@@ -231,7 +231,7 @@ def _check_reduction(op: str, reduction: str) -> None:
 
 
 def _target_array(target: Any) -> np.ndarray:
-    return np.asarray(target.data if isinstance(target, Tensor) else target)
+    return np.asarray(target._data if isinstance(target, Tensor) else target)
 
 
 def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,

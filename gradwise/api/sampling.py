@@ -26,7 +26,7 @@ from gradwise.errors import DtypeError, GraphError, ShapeError, format_shape
 
 
 def _float_array(x: Any, name: str, what: str) -> np.ndarray:
-    a = x.data if isinstance(x, Tensor) else np.asarray(x)
+    a = x._data if isinstance(x, Tensor) else np.asarray(x)
     if a.dtype.kind != "f":
         raise DtypeError(f"{name}: {what} must be a floating-point tensor, got {a.dtype.name}")
     return a
@@ -57,7 +57,7 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Gene
                             "shape is the tensor's")
         m = _float_array(mean, "normal", "mean") if isinstance(mean, Tensor) else np.asarray(float(mean))
         s = _float_array(std, "normal", "std") if isinstance(std, Tensor) else np.asarray(float(std))
-        dt = (mean if isinstance(mean, Tensor) else std).data.dtype
+        dt = (mean if isinstance(mean, Tensor) else std)._data.dtype
         if dtype is not None:
             dt = resolve_dtype(dtype)
         try:
@@ -198,13 +198,13 @@ def _fill(self: Tensor, values: np.ndarray, name: str) -> Tensor:
     if is_grad_enabled() and self.requires_grad and self.grad_fn is None:
         raise GraphError(f"{name}: a leaf tensor that requires grad is being modified in place; wrap "
                          "the initialisation in `with gradwise.no_grad():`")
-    return self.fill_(values.astype(self.data.dtype, copy=False))
+    return self.fill_(values.astype(self._data.dtype, copy=False))
 
 
 def _float_self(self: Tensor, name: str) -> None:
-    if self.data.dtype.kind != "f":
+    if self._data.dtype.kind != "f":
         raise DtypeError(f"{name}: only floating-point tensors can be filled with {name[:-1]} samples, "
-                         f"this one is {self.data.dtype.name}")
+                         f"this one is {self._data.dtype.name}")
 
 
 def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator: Generator | None = None) -> Tensor:
@@ -217,7 +217,7 @@ def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator: Gen
     _float_self(self, "normal_")
     if std < 0:
         raise ValueError(f"normal_: std must be >= 0, got {std}")
-    values = float(mean) + float(std) * resolve(generator).standard_normal(self.data.shape)
+    values = float(mean) + float(std) * resolve(generator).standard_normal(self._data.shape)
     return _fill(self, values, "normal_")
 
 
@@ -246,16 +246,16 @@ def uniform_(self: Tensor, *args: float, generator: Generator | None = None, **k
     lo, hi = float(bounds["from"]), float(bounds["to"])
     if lo > hi:
         raise ValueError(f"uniform_: expects from <= to, got from={lo} > to={hi}")
-    values = resolve(generator).uniform(lo, hi, self.data.shape)
+    values = resolve(generator).uniform(lo, hi, self._data.shape)
     return _fill(self, values, "uniform_")
 
 
 def bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Generator | None = None) -> Tensor:
     """Fill in place with 0/1 samples, 1 with probability ``p`` (a number or a tensor that
     broadcasts to this one)."""
-    probs = p.data if isinstance(p, Tensor) else np.asarray(float(p))
+    probs = p._data if isinstance(p, Tensor) else np.asarray(float(p))
     _check_probability(probs, "bernoulli_")
-    draw = resolve(generator).random(self.data.shape) < probs
+    draw = resolve(generator).random(self._data.shape) < probs
     return _fill(self, draw, "bernoulli_")
 
 

@@ -30,10 +30,10 @@ def _sorted(x: Tensor, dim: int, descending: bool, k: int | None) -> ValuesIndic
     if x.ndim == 0:
         r = _sorted(call(REGISTRY["reshape"], x, (1,)), 0, descending, k)
         return ValuesIndices(call(REGISTRY["reshape"], r.values, r.values.shape[1:]),
-                             Tensor._make(r.indices.data.reshape(r.indices.shape[1:])))
+                             Tensor._make(r.indices._data.reshape(r.indices.shape[1:])))
     idx = apply(REGISTRY["argsort"], x, dim=dim, descending=descending)
     if k is not None and k < x.shape[dim]:
-        idx = Tensor._make(np.ascontiguousarray(idx.data[(slice(None),) * dim + (slice(0, k),)]))
+        idx = Tensor._make(np.ascontiguousarray(idx._data[(slice(None),) * dim + (slice(0, k),)]))
     values = call(REGISTRY["take_along_dim"], x, idx, dim)
     return ValuesIndices(values, idx)
 
@@ -85,7 +85,7 @@ def unique(input: Any, sorted: bool = True, return_inverse: bool = False,
     >>> vals.tolist(), inverse.tolist(), counts.tolist()
     ([1, 2, 3], [2, 0, 2, 1], [1, 1, 2])
     """
-    a = _as_tensor(input).data
+    a = _as_tensor(input)._data
     if dim is None:
         # each NaN is its own value, as in PyTorch (NumPy merges them by default)
         vals, inv, counts = np.unique(a, return_inverse=True, return_counts=True, equal_nan=False)

@@ -228,7 +228,7 @@ def checked_apply(apply: Callable[..., Tensor], op: Any, args: tuple[Any, ...], 
     if not check or _CURRENT[0] is not None:
         # inside a create_graph backward the engine checks each finished gradient
         return t
-    out = t.data
+    out = t._data
     if out.dtype.kind in "fc" and not np.isfinite(out).all():
         _forward_anomaly(op, args, attrs, out, node)
     elif node is not None and op.anomaly.branches:
@@ -241,8 +241,8 @@ def _note_discarded(op: OpDef, args: tuple[Any, ...], node: Node) -> None:
     holds NaN/Inf on the node, so that the backward can name the where when 0 * inf appears."""
     for i, _ in op.anomaly.branches:
         a = args[i] if i < len(args) else None
-        if isinstance(a, Tensor) and a.requires_grad and a.data.dtype.kind in "fc" and not np.isfinite(a.data).all():
-            s = value_stats(a.data)
+        if isinstance(a, Tensor) and a.requires_grad and a._data.dtype.kind in "fc" and not np.isfinite(a._data).all():
+            s = value_stats(a._data)
             assert s is not None
             node.trace.discarded = (i, s)
             return
@@ -284,7 +284,7 @@ _Input = tuple[InputReport, ValueStats, Any]
 def _inputs(op: Any, args: tuple[Any, ...], attrs: dict[str, Any]) -> list[_Input]:
     out: list[_Input] = []
     for i, a in enumerate(args):
-        s = value_stats(a.data if isinstance(a, Tensor) else a)
+        s = value_stats(a._data if isinstance(a, Tensor) else a)
         if s is not None:
             out.append((InputReport(i, f"input {i}", s, _origin(a)), s, a))
     for k, v in attrs.items():
@@ -378,8 +378,8 @@ def _diverged(starts: list[Any], direct: bool) -> Hint | None:
         if isinstance(e, Tensor):
             if e.grad_fn is not None:
                 stack.append(e.grad_fn)
-            elif _is_parameter(e) and e.data.dtype.kind in "fc":
-                s = value_stats(e.data)
+            elif _is_parameter(e) and e._data.dtype.kind in "fc":
+                s = value_stats(e._data)
                 if s is not None and (not s.finite or (s.max_abs or 0.0) > HUGE):
                     return diverged_hint(e.shape, s, direct and any(e is t for t in starts))
         elif isinstance(e, Node):

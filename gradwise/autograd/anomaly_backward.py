@@ -49,7 +49,7 @@ class BackwardWatch:
         self.node: Node | None = None
         if self.check_nan:
             for t, g in zip(roots, seeds):
-                gd = g.data if isinstance(g, Tensor) else g
+                gd = g._data if isinstance(g, Tensor) else g
                 if not _finite(gd):
                     self._raise_incoming(t.grad_fn, gd, "the gradient passed to backward() / grad() "
                                          "(gradient= or grad_outputs=) already contains it")
@@ -62,7 +62,7 @@ class BackwardWatch:
         self.node = node
         _CURRENT[0] = node
         if self.check_nan:
-            gd = g.data if isinstance(g, Tensor) else g
+            gd = g._data if isinstance(g, Tensor) else g
             if not _finite(gd):
                 if node.hooks:
                     why = "a hook registered on this op's output returned it"
@@ -74,15 +74,15 @@ class BackwardWatch:
 
     def check(self, node: Node, index: int, edge: Any, g: Any, gi: Any) -> None:
         if self.check_nan:
-            gd = gi.data if isinstance(gi, Tensor) else gi
+            gd = gi._data if isinstance(gi, Tensor) else gi
             if not _finite(gd):
-                self._raise_produced(node, index, g.data if isinstance(g, Tensor) else g, gd)
+                self._raise_produced(node, index, g._data if isinstance(g, Tensor) else g, gd)
             if type(edge) is Node:
                 self.senders.setdefault(edge, []).append(node)
 
     def leaf(self, leaf: Tensor, g: Any) -> None:
         if self.check_nan:
-            gd = g.data if isinstance(g, Tensor) else g
+            gd = g._data if isinstance(g, Tensor) else g
             if not _finite(gd):
                 s = value_stats(gd)
                 assert s is not None
@@ -118,7 +118,7 @@ class BackwardWatch:
             a = saved[i] if i < len(saved) else None
             if a is None:
                 if isinstance(e, Tensor):
-                    a = e.data
+                    a = e._data
                 elif isinstance(e, Node) and e.out is not None:
                     a = e.out
             s = value_stats(a)

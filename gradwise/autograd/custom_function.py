@@ -256,7 +256,7 @@ def _finish(cls: type[Function], ctx: FunctionCtx, args: tuple[Any, ...], edges:
                     "lost. Pass a copy (x.clone()) or work out of place.")
             t = o
         elif id(o) in input_index or id(o) in seen or o.requires_grad or o.grad_fn is not None:
-            t = Tensor._make(o.data)  # an alias: the input keeps its own graph
+            t = Tensor._make(o._data)  # an alias: the input keeps its own graph
             t._version = version_box(o)
         else:
             t = o
@@ -272,7 +272,7 @@ def _finish(cls: type[Function], ctx: FunctionCtx, args: tuple[Any, ...], edges:
 def _record(cls: type[Function], ctx: FunctionCtx, args: tuple[Any, ...], edges: tuple[Any, ...],
             items: list[Any], outs: list[Any], non_diff: set[int]) -> None:
     op = cls._op
-    meta = tuple((a.data.shape, a.data.dtype) if isinstance(a, Tensor) else None for a in args)
+    meta = tuple((a._data.shape, a._data.dtype) if isinstance(a, Tensor) else None for a in args)
     node_meta = tuple(m if e is not None else None for m, e in zip(meta, edges))
     saved = (None,) * len(args)
     attrs = {"ctx": ctx}
@@ -287,7 +287,7 @@ def _record(cls: type[Function], ctx: FunctionCtx, args: tuple[Any, ...], edges:
             out_meta.append(None)
             continue
         out_meta.append((t.shape, t.dtype))
-        if id(o) in non_diff or id(t) in non_diff or t.data.dtype.kind not in "fc":
+        if id(o) in non_diff or id(t) in non_diff or t._data.dtype.kind not in "fc":
             t.requires_grad = False
             t.grad_fn = None
             out_node.append(None)
@@ -309,8 +309,8 @@ def _record(cls: type[Function], ctx: FunctionCtx, args: tuple[Any, ...], edges:
     keep_saved(ctx, args, items, outs)
     if anomaly and _CHECK[0] and _CURRENT[0] is None:
         for t in outs:
-            if isinstance(t, Tensor) and t.data.dtype.kind in "fc" and not np.isfinite(t.data).all():
-                _forward_anomaly(op, args, {}, t.data, t.grad_fn)
+            if isinstance(t, Tensor) and t._data.dtype.kind in "fc" and not np.isfinite(t._data).all():
+                _forward_anomaly(op, args, {}, t._data, t.grad_fn)
 
 
 # ---------------------------------------------------------------------- once_differentiable
@@ -373,9 +373,9 @@ def once_differentiable(fn: F) -> F:
         node = Node(_ONCE_OP, tuple(deps), (None,) * len(deps), None, {"fn": name}, (None,) * len(deps), None)
 
         def poison(o: Any) -> Any:
-            if not isinstance(o, Tensor) or o.data.dtype.kind not in "fc":
+            if not isinstance(o, Tensor) or o._data.dtype.kind not in "fc":
                 return o
-            t = Tensor._make(o.data)
+            t = Tensor._make(o._data)
             t.requires_grad = True
             t.grad_fn = node
             return t

@@ -50,19 +50,19 @@ def _as_list(x: Any) -> list[Any]:
 def _seed(t: Tensor, g: Any, create_graph: bool, where: str) -> Any:
     """The starting gradient for root ``t``: ones for a scalar, else ``g`` checked."""
     if g is None:
-        if t.data.size != 1:
+        if t._data.size != 1:
             raise GraphError(
                 f"{where}: grad can be implicitly created only for scalar outputs, this output "
                 f"has shape {format_shape(t.shape)}. Reduce it first (e.g. loss.sum() or "
                 "loss.mean()) or pass gradient= with a tensor of that shape (the vector in "
                 "the vector-Jacobian product).")
-        arr = np.ones_like(t.data)
+        arr = np.ones_like(t._data)
         return Tensor._make(arr) if create_graph else arr
     if isinstance(g, Tensor):
         if g.shape != t.shape:
             raise ShapeError(f"{where}: gradient has shape {format_shape(g.shape)} but the output "
                              f"has shape {format_shape(t.shape)}; they must match")
-        return g if create_graph else g.data.astype(t.dtype, copy=False)
+        return g if create_graph else g._data.astype(t.dtype, copy=False)
     arr = np.asarray(g, dtype=t.dtype)
     if arr.shape != t.shape:
         raise ShapeError(f"{where}: gradient has shape {format_shape(arr.shape)} but the output "
@@ -261,8 +261,8 @@ def _finish_leaves(leaf_grads: _LeafGrads, b: Any, create_graph: bool, capture: 
         if capture is not None and leaf in capture:
             capture[leaf] = g
         if accumulate and leaf.requires_grad:
-            if g.dtype != leaf.data.dtype:  # a gradient has the dtype of its tensor
-                g = b.cast(g, dtype=leaf.data.dtype)
+            if g.dtype != leaf._data.dtype:  # a gradient has the dtype of its tensor
+                g = b.cast(g, dtype=leaf._data.dtype)
             prev = leaf.grad
             if create_graph or prev is not None or not unshared(g):
                 leaf.grad = owned(g, create_graph, prev, accumulate=True)
@@ -358,7 +358,7 @@ def _run_hooks(hooks: list[Any], g: Any, create_graph: bool) -> Any:
                 raise ShapeError(f"hook returned a gradient of shape {format_shape(r.shape)}; "
                                  f"expected {format_shape(gt.shape)}")
             gt = r
-    return gt if create_graph else gt.data
+    return gt if create_graph else gt._data
 
 
 def _roots_and_seeds(where: str, tensors: Any, gradients: Any, create_graph: bool,

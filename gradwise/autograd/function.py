@@ -87,7 +87,7 @@ def apply(op: OpDef, *args: Any, **attrs: Any) -> Tensor:
     datas = []
     for a in args:
         if isinstance(a, Tensor):
-            datas.append(a.data)
+            datas.append(a._data)
             if a.requires_grad:
                 need = True
         else:
@@ -102,7 +102,7 @@ def apply(op: OpDef, *args: Any, **attrs: Any) -> Tensor:
     t = _wrap(out)
     if op.view:
         _share_version(args[0], t)
-    if need and _STATE[0] and op.differentiable and t.data.dtype.kind in "fc":
+    if need and _STATE[0] and op.differentiable and t._data.dtype.kind in "fc":
         _record(op, args, datas, t, attrs)
     return t
 
@@ -120,12 +120,12 @@ def make_unary(op: OpDef) -> Callable[[Tensor], Tensor]:
     def unary(x: Tensor) -> Tensor:
         if anomaly[0]:
             return checked_apply(apply, op, (x,), _NO_ATTRS)
-        xd = x.data
+        xd = x._data
         out = fwd(xd)
         if out.__class__ is not _ndarray:
             out = _asarray(out)
         t = _new(Tensor)
-        t.data = out
+        t._data = out
         t.grad = None
         t._hooks = None
         t._version = None
@@ -199,11 +199,11 @@ def make_binary(op: OpDef) -> Callable[[Any, Any], Tensor]:
         # the tensor's dtype).  Anything else goes through the op's promotion rule.  xdt
         # and ydt stay the inputs' own dtypes: the node records them for the gradients.
         if xt:
-            xd = x.data
+            xd = x._data
             xr = x.requires_grad
             xdt = xd.dtype
             if yt:
-                yd = y.data
+                yd = y._data
                 yr = y.requires_grad
                 ydt = yd.dtype
                 if (xdt is not ydt or to_float and xdt.kind != "f") and promote is not None:
@@ -218,7 +218,7 @@ def make_binary(op: OpDef) -> Callable[[Any, Any], Tensor]:
                     yd = y
         elif yt:
             xr = False
-            yd = y.data
+            yd = y._data
             yr = y.requires_grad
             ydt = yd.dtype
             if (x.__class__ is float or x.__class__ is int) and ydt.kind == "f":
@@ -236,7 +236,7 @@ def make_binary(op: OpDef) -> Callable[[Any, Any], Tensor]:
         if out.__class__ is not _ndarray:
             out = _asarray(out)
         t = _new(Tensor)
-        t.data = out
+        t._data = out
         t.grad = None
         t._hooks = None
         if (xr or yr) and state[0] and differentiable and out.dtype.kind in "fc":
@@ -295,7 +295,7 @@ _NO_ATTRS: dict[str, Any] = {}
 
 
 def _record(op: OpDef, args: tuple[Any, ...], datas: Any, t: Tensor, attrs: dict[str, Any]) -> None:
-    out = t.data
+    out = t._data
     oshape = out.shape
     odtype = out.dtype
     edges = []
@@ -306,7 +306,7 @@ def _record(op: OpDef, args: tuple[Any, ...], datas: Any, t: Tensor, attrs: dict
     for i, a in enumerate(args):
         if isinstance(a, Tensor) and a.requires_grad and grads[i] is not None:
             edges.append(a.grad_fn if a.grad_fn is not None else a)
-            d = a.data
+            d = a._data
             meta.append(None if (d.shape == oshape and d.dtype == odtype) else (d.shape, d.dtype))
         else:
             edges.append(None)

@@ -53,7 +53,7 @@ class _Saved:
     __slots__ = ("data", "box", "version", "edge", "output", "what")
 
     def __init__(self, t: Tensor, output: int | None, what: str) -> None:
-        self.data = t.data
+        self.data = t._data
         self.box = version_box(t)
         self.version = self.box[0]
         self.edge = None if output is not None else edge_of(t)
@@ -223,7 +223,7 @@ class FunctionCtx:
                     f"{format_shape(gshape)} but expected a shape compatible with {format_shape(shape)}, "
                     f"the shape of input {i} of {cls.__name__}.forward")
             if e is not None:
-                out[i] = gi if create_graph else gi.data
+                out[i] = gi if create_graph else gi._data
         return out
 
 

@@ -3,8 +3,8 @@
 At the end of a backward walk each leaf has one gradient array: a rule's result, a sum
 of rule results, the seed, or what a hook returned.  Storing it as ``.grad`` must not
 let ``.grad`` share memory with anything the user or the graph still holds, because
-``.grad`` is written in place afterwards (``x.grad.data[...] = 0``, an optimizer's
-``p.grad.data *= ...``, the next backward's accumulation).  The simple way is a copy per
+``.grad`` is written in place afterwards (``x.grad._data[...] = 0``, an optimizer's
+``p.grad._data *= ...``, the next backward's accumulation).  The simple way is a copy per
 leaf per backward; for a small model that copy is a measurable part of the step.
 
 **Adoption.** :func:`unshared` says whether the array can become ``.grad`` as it is.
@@ -43,7 +43,7 @@ walk over the nodes has returned, so none of the walk's variables still hold the
   ``None`` and :func:`unshared` is always False, so every gradient is copied;
 * the array fails any of the three tests above;
 * the leaf already has a ``.grad`` (the new gradient is added into a fresh array,
-  ``prev.data + g``, so nothing is aliased either way);
+  ``prev._data + g``, so nothing is aliased either way);
 * ``create_graph=True`` (gradients are graph Tensors, kept as they are, as in PyTorch);
 * ``retain_grad`` on a non-leaf, and ``backward(inputs=...)``: always :func:`owned`.
 
@@ -111,5 +111,5 @@ def owned(g: Any, create_graph: bool, prev: Tensor | None, accumulate: bool) -> 
         return g if (prev is None or not accumulate) else prev + g
     if prev is None or not accumulate:
         return Tensor._make(np.array(g, copy=True))
-    prev.data = prev.data + g  # a fresh array: neither prev's old array nor g is aliased
+    prev._data = prev._data + g  # a fresh array: neither prev's old array nor g is aliased
     return prev

@@ -215,14 +215,14 @@ def check_inplace(op: OpDef, target: Any, others: Sequence[Any]) -> None:
     if entry is None:
         return
     rule, first = entry
-    tdata = target.data if isinstance(target, Tensor) else np.asarray(target)
+    tdata = target._data if isinstance(target, Tensor) else np.asarray(target)
     kind = tdata.dtype.kind
     if kind in "fc" and rule != _dtypes.NO_BOOL:
         # a float or complex tensor holds any real result: only a complex operand is refused
         if kind == "c":
             return
         for o in others:
-            d = o.data if isinstance(o, Tensor) else o
+            d = o._data if isinstance(o, Tensor) else o
             c = d.__class__
             if c is _ndarray:
                 if d.dtype.kind == "c":
@@ -231,7 +231,7 @@ def check_inplace(op: OpDef, target: Any, others: Sequence[Any]) -> None:
                 break
         else:
             return
-    datas = [tdata] + [o.data if isinstance(o, Tensor) else o for o in others]
+    datas = [tdata] + [o._data if isinstance(o, Tensor) else o for o in others]
     dt = _compute_dtype(rule, first, datas)
     if dt is None:
         return

@@ -50,14 +50,14 @@ class Tensor(BoundMethods):
     tensor([2., 4., 6.])
     """
 
-    __slots__ = ("data", "requires_grad", "grad", "grad_fn", "_version", "_hooks", "__weakref__")
+    __slots__ = ("_data", "requires_grad", "grad", "grad_fn", "_version", "_hooks", "__weakref__")
     # ndarray <op> Tensor must defer to Tensor's reflected operator, not turn the
     # tensor into an array and drop the graph.
     __array_ufunc__ = None
     __array_priority__ = 1000
 
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
-        self.data = as_array(data, dtype, copy=True)
+        self._data = as_array(data, dtype, copy=True)
         self.grad: Tensor | None = None
         self.grad_fn: Any = None
         # Version counter, a one-element list shared with views; created on first need.
@@ -71,7 +71,7 @@ class Tensor(BoundMethods):
     def _make(cls, data: np.ndarray) -> Tensor:
         """Wrap an array without copying or checks (the hot path)."""
         t = object.__new__(cls)
-        t.data = data
+        t._data = data
         t.requires_grad = False
         t.grad = None
         t.grad_fn = None
@@ -89,15 +89,43 @@ class Tensor(BoundMethods):
         compares, indexes and unpacks the same; ``size()`` gives the :class:`~gradwise.size.Size`
         (with ``numel()``).
         """
-        return self.data.shape
+        return self._data.shape
+
+    @property
+    def data(self) -> Tensor:
+        """The values as a new tensor that shares memory and has no history (torch's ``.data``).
+
+        Changes made through it are invisible to autograd: they record nothing and do not
+        bump the version counter that guards saved tensors, which is what the classic manual
+        update ``p.data -= lr * p.grad`` relies on.  Assigning ``p.data = t`` makes ``p`` use
+        ``t``'s values (shape and dtype included) and keeps ``p``'s identity and ``.grad``.
+
+        >>> import gradwise as gw
+        >>> w = gw.ones(2, requires_grad=True)
+        >>> w.data.add_(1.0)
+        tensor([2., 2.])
+        >>> w.data.requires_grad, w
+        (False, tensor([2., 2.], requires_grad=True))
+        """
+        return Tensor._make(self._data)
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        if isinstance(value, Tensor):
+            self._data = value._data
+        elif isinstance(value, np.ndarray):
+            self._data = value
+        else:
+            raise TypeError(f"data: assigned a {type(value).__name__}; assign a Tensor "
+                            "(or a NumPy array), e.g. p.data = p.data * 0.5")
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def is_leaf(self) -> bool:
@@ -128,59 +156,71 @@ class Tensor(BoundMethods):
         (gradwise.Size([2, 3]), 3, True, 6)
         """
         if dim is None:
-            return Size(self.data.shape)
-        return self.data.shape[normalize_dim(dim, self.data.ndim, "size")]
+            return Size(self._data.shape)
+        return self._data.shape[normalize_dim(dim, self._data.ndim, "size")]
 
     def numel(self) -> int:
         """Number of elements."""
-        return int(self.data.size)
+        return int(self._data.size)
 
     def nelement(self) -> int:
         """Number of elements (PyTorch's older spelling of ``numel``)."""
-        return int(self.data.size)
+        return int(self._data.size)
 
     def element_size(self) -> int:
         """Bytes per element (4 for float32)."""
-        return int(self.data.itemsize)
+        return int(self._data.itemsize)
 
     def is_floating_point(self) -> bool:
         """True for float16/32/64 tensors (not complex, not integer or bool), as in PyTorch."""
-        return self.data.dtype.kind == "f"
+        return self._data.dtype.kind == "f"
 
     def is_contiguous(self, memory_format: Any = None) -> bool:
         """True when the elements lie in row-major order without gaps (False for a transposed
         view, as in PyTorch).  ``memory_format`` is accepted and ignored (one layout only)."""
-        return bool(self.data.flags.c_contiguous)
+        return bool(self._data.flags.c_contiguous)
 
     def dim(self) -> int:
         """Number of dimensions (PyTorch's spelling of ``ndim``)."""
-        return self.data.ndim
+        return self._data.ndim
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     # ------------------------------------------------------------ conversions
     def numpy(self) -> np.ndarray:
-        """The underlying array, not a copy (changes show through both ways)."""
-        return self.data
+        """The underlying array, not a copy (changes show through both ways).
+
+        As in PyTorch, a tensor that requires grad refuses: a writable view of a weight
+        would let changes bypass autograd.  ``x.detach().numpy()`` shares the memory
+        knowingly.
+
+        >>> import gradwise as gw
+        >>> gw.tensor([1.0, 2.0]).numpy()
+        array([1., 2.], dtype=float32)
+        """
+        if self.requires_grad:
+            raise RuntimeError("numpy(): can't call numpy() on a tensor that requires grad; "
+                               "use tensor.detach().numpy() instead")
+        return self._data
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        if dtype is not None and np.dtype(dtype) != self.data.dtype:
-            return self.data.astype(dtype)
-        return self.data
+        if dtype is not None and np.dtype(dtype) != self._data.dtype:
+            return self._data.astype(dtype)
+        return self._data
 
     def item(self) -> Any:
         """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"item(): tensor of shape {format_shape(self.shape)} has "
-                             f"{self.data.size} elements; only one-element tensors convert")
-        return self.data.item()
+                             f"{self._data.size} elements; only one-element tensors convert")
+        return self._data.item()
 
     def tolist(self) -> Any:
         """Nested Python lists (a number for a 0-d tensor)."""
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __float__(self) -> float:
         return float(self.item())
@@ -189,15 +229,15 @@ class Tensor(BoundMethods):
         return int(self.item())
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"the truth value of a tensor of shape {format_shape(self.shape)} "
                              "is ambiguous; use .any() or .all()")
-        return bool(self.data.item())
+        return bool(self._data.item())
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be used as an index")
-        return int(self.data.item())
+        return int(self._data.item())
 
     def __iter__(self) -> Iterator[Tensor]:
         for i in range(len(self)):
@@ -213,8 +253,8 @@ class Tensor(BoundMethods):
         >>> f"{gw.tensor(3.14159):+.2f}", "{:05d}".format(gw.tensor(7))
         ('+3.14', '00007')
         """
-        if self.data.ndim == 0:
-            return format(self.data.item(), format_spec)
+        if self._data.ndim == 0:
+            return format(self._data.item(), format_spec)
         if format_spec:
             raise TypeError(f"unsupported format string passed to {type(self).__name__}.__format__: "
                             f"only 0-d tensors take a format spec (this one has shape "
@@ -222,11 +262,11 @@ class Tensor(BoundMethods):
         return str(self)
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="tensor(",
+        body = np.array2string(self._data, separator=", ", prefix="tensor(",
                                precision=4, floatmode="maxprec_equal")
         extras = []
-        if self.data.dtype not in (np.float32, np.int64, np.bool_) or self.data.size == 0:
-            extras.append(f"dtype={_dtype_name(self.data.dtype)}")
+        if self._data.dtype not in (np.float32, np.int64, np.bool_) or self._data.size == 0:
+            extras.append(f"dtype={_dtype_name(self._data.dtype)}")
         if self.grad_fn is not None:
             extras.append(f"grad_fn={self.grad_fn!r}")
         elif self.requires_grad:
@@ -236,10 +276,10 @@ class Tensor(BoundMethods):
     # ---------------------------------------------------------------- autograd
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place (only on leaves, only for float dtypes)."""
-        if requires_grad and self.data.dtype.kind not in "fc":
+        if requires_grad and self._data.dtype.kind not in "fc":
             raise DtypeError(
                 f"only floating-point tensors can require gradients, this one is "
-                f"{_dtype_name(self.data.dtype)}; convert first, e.g. x.float() or "
+                f"{_dtype_name(self._data.dtype)}; convert first, e.g. x.float() or "
                 "gradwise.tensor(data, dtype=gradwise.float32, requires_grad=True)")
         if not requires_grad and self.grad_fn is not None:
             raise GraphError("requires_grad_(False) on a non-leaf tensor; use .detach() "
@@ -249,7 +289,7 @@ class Tensor(BoundMethods):
 
     def detach(self) -> Tensor:
         """A new leaf sharing this tensor's data, cut from the graph."""
-        t = Tensor._make(self.data)
+        t = Tensor._make(self._data)
         if self._version is None:
             self._version = [0]
         t._version = self._version
@@ -305,9 +345,9 @@ class Tensor(BoundMethods):
     # --------------------------------------------------------------- in-place
     def _write(self, values: Any) -> None:
         """Overwrite the array in place (views see it) and bump the version."""
-        if not self.data.flags.writeable:
-            self.data = np.array(self.data)
-        np.copyto(self.data, values, casting="unsafe")
+        if not self._data.flags.writeable:
+            self._data = np.array(self._data)
+        np.copyto(self._data, values, casting="unsafe")
         if self._version is None:
             self._version = [0]
         self._version[0] += 1
@@ -315,7 +355,7 @@ class Tensor(BoundMethods):
 def as_array(data: Any, dtype: Any = None, copy: bool = False) -> np.ndarray:
     """The array a new tensor holds for ``data`` (see the module docstring for dtypes)."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     dt = None if dtype is None else resolve_dtype(dtype)
     if isinstance(data, (np.ndarray, np.generic)):
         arr = np.array(data, dtype=dt, copy=copy or None)

@@ -37,7 +37,7 @@ def backward(self: Tensor, gradient: Any = None, retain_graph: bool | None = Non
 
 
 def _cast(self: Tensor, dt: np.dtype) -> Tensor:
-    if dt == self.data.dtype:
+    if dt == self._data.dtype:
         return self
     return apply(CAST, self, dtype=dt)
 
@@ -62,7 +62,7 @@ def parse_to(what: str, args: tuple[Any, ...], dtype: Any = None, device: Any = 
             if dtype is not None or device is not None:
                 raise TypeError(f"{what}(tensor, ...): take the dtype and device from the tensor, "
                                 "not also from keywords")
-            dtype, device = first.data.dtype, CPU
+            dtype, device = first._data.dtype, CPU
         elif is_device_like(first):
             if device is not None:
                 raise TypeError(f"{what}(): the device is given twice (positionally and as device=)")
@@ -108,7 +108,7 @@ def to(self: Tensor, *args: Any, dtype: Any = None, device: Any = None, non_bloc
     (True, dtype('float64'), dtype('int64'))
     """
     dt, copy = parse_to("Tensor.to", args, dtype, device, non_blocking, copy)
-    if dt is not None and dt != self.data.dtype:
+    if dt is not None and dt != self._data.dtype:
         return apply(CAST, self, dtype=dt)
     return apply(CLONE, self) if copy else self
 
@@ -173,7 +173,7 @@ def type_(self: Tensor, dtype: Any = None, non_blocking: bool = False) -> Any:
     ('gradwise.FloatTensor', dtype('float64'))
     """
     if dtype is None:
-        return type_name(self.data.dtype)
+        return type_name(self._data.dtype)
     return _cast(self, resolve_type("Tensor.type", dtype))
 
 
@@ -232,17 +232,17 @@ def inplace(self: Tensor, op: Any, *others: Any, **attrs: Any) -> Tensor:
                 f"{op.name}_: the result has shape {format_shape(res.shape)} but an in-place "
                 f"op cannot change the shape {format_shape(self.shape)}")
         if res.dtype != self.dtype:
-            res = _cast(res, self.data.dtype)
-        self.data = res.data
+            res = _cast(res, self._data.dtype)
+        self._data = res._data
         self.grad_fn = res.grad_fn
         self.requires_grad = res.requires_grad
         # self takes over the result's fresh version counter: the old array is
         # left untouched (nodes that saved it stay valid), so nothing to bump.
         self._version = res._version
         return self
-    datas = [o.data if isinstance(o, Tensor) else o for o in others]
-    result = op.forward(self.data, *datas, **attrs)
-    if np.shape(result) != self.data.shape:
+    datas = [o._data if isinstance(o, Tensor) else o for o in others]
+    result = op.forward(self._data, *datas, **attrs)
+    if np.shape(result) != self._data.shape:
         raise ShapeError(
             f"{op.name}_: the result has shape {format_shape(np.shape(result))} but an "
             f"in-place op cannot change the shape {format_shape(self.shape)}")
@@ -261,12 +261,12 @@ def fill_(self: Tensor, value: Any) -> Tensor:
         if self.grad_fn is None:
             raise GraphError("fill_/zero_: a leaf tensor that requires grad is being "
                              "modified in place; wrap it in `with gradwise.no_grad():`")
-        self.data = np.full_like(self.data, value)
+        self._data = np.full_like(self._data, value)
         self.grad_fn = None
         self.requires_grad = False
         self._version = None
         return self
-    self._write(value.data if isinstance(value, Tensor) else value)
+    self._write(value._data if isinstance(value, Tensor) else value)
     return self
 
 

@@ -58,7 +58,7 @@ def _collate(batch: list[Any], path: str) -> Any:
     if isinstance(elem, Tensor):
         if any(not isinstance(b, Tensor) for b in batch):
             raise DataTypeError(f"default_collate: mixed sample types at {path}: sample 0 is a Tensor, others are not")
-        return _stack([b.data for b in batch], path)
+        return _stack([b._data for b in batch], path)
     if isinstance(elem, (np.ndarray, np.generic)) and not isinstance(elem, (np.str_, np.bytes_)):
         return _stack([np.asarray(b) for b in batch], path)
     if isinstance(elem, (bool, int, float)):

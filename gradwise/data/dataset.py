@@ -121,7 +121,7 @@ class Subset(Dataset):
 
     def __init__(self, dataset: Dataset, indices: Sequence[int] | np.ndarray | Tensor) -> None:
         n = len(dataset)
-        arr = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
+        arr = np.asarray(indices._data if isinstance(indices, Tensor) else indices)
         if arr.size == 0:
             arr = arr.astype(np.int64).reshape(0)
         if arr.ndim != 1 or arr.dtype.kind not in "iu":

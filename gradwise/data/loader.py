@@ -155,7 +155,7 @@ class _LoaderIterator:
             tensors, index = self._source
             if index is not None:
                 idx = index[idx]
-            return tuple(Tensor._make(t.data[idx]) for t in tensors)
+            return tuple(Tensor._make(t._data[idx]) for t in tensors)
         dataset = self._loader.dataset
         samples = [dataset[i] for i in idx.tolist()]
         collate = self._loader.collate_fn or default_collate

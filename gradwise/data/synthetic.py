@@ -169,7 +169,7 @@ def blobs(n_samples: int = 300, centers: int | Sequence[Sequence[float]] | np.nd
             raise DataError(f"blobs: center_box must be (low, high) with low < high, got {center_box!r}")
         mu = rng.uniform(lo, hi, size=(k, d))
     else:
-        mu = np.asarray(centers.data if isinstance(centers, Tensor) else centers, dtype=np.float64)
+        mu = np.asarray(centers._data if isinstance(centers, Tensor) else centers, dtype=np.float64)
         if mu.ndim != 2 or mu.shape[0] == 0:
             raise DataError(f"blobs: centers must be an int or an array of shape (K, n_features), got shape "
                             f"{mu.shape}")

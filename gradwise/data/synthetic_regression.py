@@ -50,7 +50,7 @@ class PolynomialData(NamedTuple):
 
 
 def _vector(value: Any, size: int, name: str, where: str) -> np.ndarray:
-    arr = np.asarray(value.data if isinstance(value, Tensor) else value, dtype=np.float64)
+    arr = np.asarray(value._data if isinstance(value, Tensor) else value, dtype=np.float64)
     if arr.size != size or not np.all(np.isfinite(arr)):
         raise DataError(f"{where}: {name} must hold {size} finite numbers, got shape {arr.shape}")
     return arr.reshape(-1)

@@ -74,9 +74,9 @@ def plan_buckets(tensors: list[Tensor], bucket_bytes: int) -> list[list[int]]:
     size: dict[np.dtype, int] = {}
     done: list[list[int]] = []
     for i, t in enumerate(tensors):
-        dt = t.data.dtype
+        dt = t._data.dtype
         open_.setdefault(dt, []).append(i)
-        size[dt] = size.get(dt, 0) + t.data.nbytes
+        size[dt] = size.get(dt, 0) + t._data.nbytes
         if size[dt] >= bucket_bytes:
             done.append(open_.pop(dt))
             size[dt] = 0
@@ -85,7 +85,7 @@ def plan_buckets(tensors: list[Tensor], bucket_bytes: int) -> list[list[int]]:
 
 def _signature(named: list[tuple[str, Tensor]]) -> int:
     """A 63-bit fingerprint of names, shapes and dtypes: ranks whose models differ disagree on it."""
-    text = ";".join(f"{n}:{tuple(t.shape)}:{t.data.dtype.str}" for n, t in named)
+    text = ";".join(f"{n}:{tuple(t.shape)}:{t._data.dtype.str}" for n, t in named)
     return zlib.crc32(text.encode()) | (len(named) << 32)
 
 
@@ -126,14 +126,14 @@ def broadcast_parameters(model: Any, root: int = 0, bucket_size_mb: float = DEFA
         return
     tensors = [t for _, t in named]
     for bucket in plan_buckets(tensors, bucket_bytes):
-        flat = np.concatenate([tensors[i].data.reshape(-1) for i in bucket])
+        flat = np.concatenate([tensors[i]._data.reshape(-1) for i in bucket])
         world.broadcast(flat, root)
         if world.rank == root:
             continue
         offset = 0
         for i in bucket:
             t = tensors[i]
-            n = t.data.size
+            n = t._data.size
             t._write(flat[offset:offset + n].reshape(t.shape))
             offset += n
 
@@ -169,13 +169,13 @@ def allreduce_gradients(model_or_params: Any, average: bool = True,
     flats = []
     for b, bucket in enumerate(buckets):
         extra = len(params) if b == len(buckets) - 1 else 0
-        flat = np.zeros(sum(params[i].data.size for i in bucket) + extra, dtype=params[bucket[0]].data.dtype)
+        flat = np.zeros(sum(params[i]._data.size for i in bucket) + extra, dtype=params[bucket[0]]._data.dtype)
         offset = 0
         for i in bucket:
             p = params[i]
-            n = p.data.size
+            n = p._data.size
             if p.grad is not None:
-                flat[offset:offset + n] = p.grad.data.reshape(-1)     # casts a stray dtype to the parameter's
+                flat[offset:offset + n] = p.grad._data.reshape(-1)     # casts a stray dtype to the parameter's
             offset += n
         if extra:
             # how many ranks had each gradient: > 0 somewhere means "a gradient" everywhere
@@ -191,12 +191,12 @@ def allreduce_gradients(model_or_params: Any, average: bool = True,
         offset = 0
         for i in bucket:
             p = params[i]
-            n = p.data.size
+            n = p._data.size
             if present[i]:
                 view = grads[offset:offset + n].reshape(p.shape)
                 if p.grad is None:
                     p.grad = Tensor._make(view)
                 else:
-                    p.grad.data = view
+                    p.grad._data = view
             offset += n
     return len(flats)

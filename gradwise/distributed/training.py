@@ -190,7 +190,7 @@ class DataParallel:
         if share != 1.0:
             for p in params:
                 if p.grad is not None:
-                    p.grad.data = p.grad.data * p.grad.data.dtype.type(share)
+                    p.grad._data = p.grad._data * p.grad._data.dtype.type(share)
         allreduce_gradients(params, average=True, bucket_size_mb=self.bucket_size_mb)
         return float(sums[0] / max(total, 1)), total
 

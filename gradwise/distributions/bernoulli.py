@@ -90,7 +90,7 @@ class Bernoulli(Distribution):
 
     @property
     def mode(self) -> Tensor:
-        p = np.asarray(self.probs.data)
+        p = np.asarray(self.probs._data)
         m = (p >= 0.5).astype(p.dtype)
         m[p == 0.5] = np.nan
         return as_tensor(m)
@@ -101,7 +101,7 @@ class Bernoulli(Distribution):
 
     def sample(self, sample_shape: ShapeLike = (), *, generator: Any = None) -> Tensor:
         shape = self._extended_shape(sample_shape)
-        p = np.asarray(self.probs.data)
+        p = np.asarray(self.probs._data)
         return as_tensor((resolve(generator).random(shape) < p).astype(p.dtype))
 
     def log_prob(self, value: Any) -> Tensor:

@@ -119,7 +119,7 @@ class Categorical(Distribution):
 
     def sample(self, sample_shape: ShapeLike = (), *, generator: Any = None) -> Tensor:
         shape = as_shape(sample_shape) + self._batch_shape
-        cdf = np.cumsum(np.asarray(self.probs.data, dtype=np.float64), axis=-1)
+        cdf = np.cumsum(np.asarray(self.probs._data, dtype=np.float64), axis=-1)
         u = resolve(generator).random(shape) * cdf[..., -1]   # total exactly the last cumulative value
         idx = (cdf <= u[..., None]).sum(-1)
         return as_tensor(np.minimum(idx, self._num_events - 1).astype(np.int64))
@@ -128,7 +128,7 @@ class Categorical(Distribution):
         value = to_tensor(value, np.int64)
         if self._validate_args:
             self._validate_sample(value)
-        index = np.asarray(value.data).astype(np.int64)
+        index = np.asarray(value._data).astype(np.int64)
         shape = np.broadcast_shapes(index.shape, self._batch_shape)
         logits = self.logits
         if logits.shape[:-1] != shape:

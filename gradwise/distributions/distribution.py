@@ -115,7 +115,7 @@ class Distribution:
     def _check(self, name: str, value: Tensor, constraint: Constraint, what: str) -> None:
         label, ok = constraint
         with np.errstate(invalid="ignore"):
-            good = np.asarray(ok(np.asarray(value.data)))
+            good = np.asarray(ok(np.asarray(value._data)))
         if not good.all() and what == "value":
             raise ValueError(
                 f"Expected value argument (Tensor of shape {tuple(value.shape)}) to be within the support "

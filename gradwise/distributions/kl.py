@@ -79,7 +79,7 @@ def _masked(t: Tensor, inf_mask: np.ndarray, zero_mask: np.ndarray) -> Tensor:
 @register_kl(Categorical, Categorical)
 def _kl_categorical_categorical(p: Categorical, q: Categorical) -> Tensor:
     t = p.probs * (p.logits - q.logits)
-    pp, qp = np.asarray(p.probs.data), np.asarray(q.probs.data)
+    pp, qp = np.asarray(p.probs._data), np.asarray(q.probs._data)
     return _masked(t, qp == 0, pp == 0).sum(-1)
 
 
@@ -88,5 +88,5 @@ def _kl_bernoulli_bernoulli(p: Bernoulli, q: Bernoulli) -> Tensor:
     # softplus(-x) = -logsigmoid(x)
     t1 = p.probs * (p.logits.logsigmoid() - q.logits.logsigmoid())
     t2 = (1 - p.probs) * ((-p.logits).logsigmoid() - (-q.logits).logsigmoid())
-    pp, qp = np.asarray(p.probs.data), np.asarray(q.probs.data)
+    pp, qp = np.asarray(p.probs._data), np.asarray(q.probs._data)
     return _masked(t1, qp == 0, pp == 0) + _masked(t2, qp == 1, pp == 1)

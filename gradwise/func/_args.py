@@ -75,7 +75,7 @@ def _fresh(x: Tensor, record: bool, name: str, argnum: int) -> Tensor:
         # A new node: gradients with respect to it belong to this transform alone,
         # and flow on to ``x`` when the caller differentiates the result.
         return x.clone()
-    return Tensor._make(x.data).requires_grad_(True)
+    return Tensor._make(x._data).requires_grad_(True)
 
 
 Groups = list[tuple[list[Tensor], Any]]
@@ -171,7 +171,7 @@ def _scalar(out: Any, name: str) -> Tensor:
     if not isinstance(out, Tensor):
         raise TransformError(f"{name}: the function must return a scalar tensor, got "
                              f"{type(out).__name__}")
-    if out.data.size != 1:
+    if out._data.size != 1:
         raise ShapeError(f"{name}: the function must return a scalar (one element) to take its "
                          f"gradient, got shape {format_shape(out.shape)}; use vjp or jacrev for "
                          "non-scalar outputs, or reduce it (e.g. .sum())")

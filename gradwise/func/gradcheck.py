@@ -51,12 +51,12 @@ def _outputs(fn: Callable[..., Any], inputs: Sequence[Any]) -> list[Tensor]:
 
 def _flat_outputs(fn: Callable[..., Any], inputs: list[Any]) -> np.ndarray:
     outs = _outputs(fn, inputs)
-    return np.concatenate([o.data.reshape(-1) for o in outs]) if outs else np.zeros(0)
+    return np.concatenate([o._data.reshape(-1) for o in outs]) if outs else np.zeros(0)
 
 
 def _numeric_jacobian(fn: Callable[..., Any], inputs: list[Any], i: int, eps: float) -> np.ndarray:
     x = inputs[i]
-    data = x.data
+    data = x._data
     cols = []
     # Perturb the array itself element by element (a reshape of a non-contiguous array would
     # be a copy), and always restore it, even when fn raises.  Grad mode stays on:
@@ -77,9 +77,9 @@ def _numeric_jacobian(fn: Callable[..., Any], inputs: list[Any], i: int, eps: fl
 
 def _analytic_jacobians(fn: Callable[..., Any], inputs: list[Any], diff: list[int]) -> list[np.ndarray]:
     outs = _outputs(fn, inputs)
-    sizes = [o.data.size for o in outs]
+    sizes = [o._data.size for o in outs]
     n_out = sum(sizes)
-    jacs = [np.zeros((n_out, inputs[i].data.size)) for i in diff]
+    jacs = [np.zeros((n_out, inputs[i]._data.size)) for i in diff]
     row = 0
     for o, size in zip(outs, sizes):
         for k in range(size):
@@ -92,7 +92,7 @@ def _analytic_jacobians(fn: Callable[..., Any], inputs: list[Any], diff: list[in
                                retain_graph=True, allow_unused=True)
             for j, g in enumerate(gs):
                 if g is not None:
-                    jacs[j][row] = g.data.reshape(-1)
+                    jacs[j][row] = g._data.reshape(-1)
             row += 1
     return jacs
 
@@ -107,7 +107,7 @@ def _to_float64(inputs: Sequence[Any], where: str) -> list[Any]:
                               "differences in single precision are too inexact to check "
                               "gradients)", stacklevel=3)
                 warned = True
-            y = Tensor(x.data.astype(np.float64))
+            y = Tensor(x._data.astype(np.float64))
             y.requires_grad = x.requires_grad
             out.append(y)
         else:

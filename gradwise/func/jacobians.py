@@ -39,7 +39,7 @@ def _stack(parts: list[Tensor], axis: int, shape: tuple[int, ...], dtype: Any, r
         return Tensor._make(np.zeros(shape, dtype=dtype))
     if record and any(p.requires_grad for p in parts):
         return call(REGISTRY["stack"], parts, axis).reshape(shape)
-    return Tensor._make(np.stack([p.data for p in parts], axis=axis).reshape(shape))
+    return Tensor._make(np.stack([p._data for p in parts], axis=axis).reshape(shape))
 
 
 def _basis(shape: tuple[int, ...], dtype: Any, k: int) -> Tensor:
@@ -73,7 +73,7 @@ def _jacrev(f: Callable[..., Any], argnums: int | tuple[int, ...] | list[int], h
             for o in out_leaves:
                 rows: list[list[Tensor]] = [[] for _ in inputs]
                 if o.requires_grad:
-                    for k in range(o.data.size):  # one vjp per output element: row k of J
+                    for k in range(o._data.size):  # one vjp per output element: row k of J
                         gs = _pullback([o], [_basis(o.shape, o.dtype, k)], inputs, record)
                         for r, g in zip(rows, gs):
                             r.append(g)
@@ -139,7 +139,7 @@ def jacfwd(f: Callable[..., Any], argnums: int | tuple[int, ...] | list[int] = 0
             for j, (x, g) in enumerate(zip(inputs, gs)):
                 if not (g.requires_grad and us):
                     continue
-                for k in range(x.data.size):  # one jvp per input element: column k of J
+                for k in range(x._data.size):  # one jvp per input element: column k of J
                     cs = autograd_grad(g, us, grad_outputs=_basis(x.shape, g.dtype, k),
                                        retain_graph=True, create_graph=record, allow_unused=True)
                     for o, c in zip(diff, cs):
@@ -175,7 +175,7 @@ def hessian(f: Callable[..., Any], argnums: int | tuple[int, ...] | list[int] = 
 
     def squeezed_f(*args: Any, **kwargs: Any) -> Any:
         out = f(*args, **kwargs)
-        if isinstance(out, Tensor) and out.data.size == 1:
+        if isinstance(out, Tensor) and out._data.size == 1:
             return out.reshape(())  # one element: a scalar, Hessian of shape S + S
         return out
 

@@ -268,7 +268,7 @@ def _stack_outputs(outs: list[Any], out_dims: Any, name: str) -> Any:
                                      "vmap (a loop) stacks the outputs, so their shapes must not depend "
                                      "on the element")
         if d is None:
-            if any(not np.array_equal(p.data, ref.data, equal_nan=ref.dtype.kind in "fc") for p in parts):
+            if any(not np.array_equal(p._data, ref._data, equal_nan=ref.dtype.kind in "fc") for p in parts):
                 raise TransformError(f"vmap({name}, ...): `{name}` can not return a BatchedTensor when "
                                      f"out_dim is None (output {k} differs between the elements of the "
                                      "batch; give it an int out_dim)")

@@ -120,7 +120,7 @@ class _FullLoss(Callback):
     """Loss on the whole training set at the start and after every epoch, its own time kept apart."""
 
     def __init__(self, loss_fn: Any, data: Any) -> None:
-        self.loss_fn, self.data = loss_fn, data
+        self.loss_fn, self._data = loss_fn, data
         self.loss: list[float] = []
         self.wall: list[float] = []
         self.samples: list[int] = []
@@ -128,7 +128,7 @@ class _FullLoss(Callback):
 
     def _measure(self, trainer: Any) -> None:
         t0 = time.perf_counter()
-        self.loss.append(dataset_loss(trainer.model, self.loss_fn, self.data))
+        self.loss.append(dataset_loss(trainer.model, self.loss_fn, self._data))
         self._spent += time.perf_counter() - t0
 
     def on_fit_start(self, trainer: Any) -> None:
@@ -149,7 +149,7 @@ def _flat_grad(model: Any, loss_fn: Any, x: Tensor, y: Tensor) -> np.ndarray:
         p.grad = None
     loss_fn(model(x), y).backward()
     return np.concatenate([np.zeros(p.numel()) if p.grad is None else
-                           np.asarray(p.grad.data, dtype=np.float64).ravel() for p in params])
+                           np.asarray(p.grad._data, dtype=np.float64).ravel() for p in params])
 
 
 def gradient_variance(model: Any, loss_fn: Any, data: tuple[Any, Any], batch_sizes: Sequence[int] | None = None,

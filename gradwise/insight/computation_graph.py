@@ -99,8 +99,8 @@ def trace_graph(tensor: Tensor, params: Mapping[str, Tensor] | None = None) -> C
     edges: list[tuple[str, str]] = []
 
     def tensor_node(t: Tensor, kind: str, label: str) -> GraphNode:
-        return GraphNode(f"t{id(t)}", kind, label, tuple(t.shape), str(t.dtype), np.array(t.data),
-                         None if t.grad is None else np.array(t.grad.data))
+        return GraphNode(f"t{id(t)}", kind, label, tuple(t.shape), str(t.dtype), np.array(t._data),
+                         None if t.grad is None else np.array(t.grad._data))
 
     out = tensor_node(tensor, "output", "output")
     nodes[id(tensor)] = out
@@ -141,8 +141,8 @@ def trace_graph(tensor: Tensor, params: Mapping[str, Tensor] | None = None) -> C
         retained = node.retained() if node.retained is not None else None
         value = grad = None
         if isinstance(retained, Tensor):
-            value = np.array(retained.data)
-            grad = None if retained.grad is None else np.array(retained.grad.data)
+            value = np.array(retained._data)
+            grad = None if retained.grad is None else np.array(retained.grad._data)
         op_nodes.append(GraphNode(f"n{id(node)}", "op", node.name(), shape, str(np.dtype(dtype)), value, grad,
                                   _small_attrs(node)))
     return ComputationGraph((out, *op_nodes, *(nodes[k] for k in order[1:])), tuple(edges))

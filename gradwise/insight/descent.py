@@ -200,19 +200,19 @@ def _run(obj: Objective, starts: np.ndarray, cls: type[Optimizer], options: dict
             assert x.grad is not None, "the objective's value does not depend on its input"
             v, g = values.detach().numpy().reshape(n), x.grad.numpy()
             gn = np.linalg.norm(g, axis=1)
-            ok = np.isfinite(v) & np.isfinite(gn) & np.all(np.abs(x.data) <= bound, axis=1)
+            ok = np.isfinite(v) & np.isfinite(gn) & np.all(np.abs(x._data) <= bound, axis=1)
             alive &= ok
-            positions[alive, k] = x.data[alive]
+            positions[alive, k] = x._data[alive]
             losses[alive, k] = v[alive]
             grad_norms[alive, k] = gn[alive]
-            last[alive] = x.data[alive]
+            last[alive] = x._data[alive]
             if k == steps or not alive.any():
                 break
             opt.step(closure) if isinstance(opt, LBFGS) else opt.step()
             if not alive.all():
                 # a diverged row stays parked at its last finite position so it cannot disturb the rest
                 with no_grad():
-                    x.copy_(np.where(alive[:, None], x.data, last))
+                    x.copy_(np.where(alive[:, None], x._data, last))
     return positions, losses, grad_norms
 
 

@@ -33,7 +33,7 @@ from gradwise.errors import ShapeError, format_shape
 def _gradient(f: Callable[[Tensor], Tensor], x: Any) -> tuple[np.ndarray, float]:
     from gradwise.api.creation import tensor
 
-    p = tensor(np.array(x.data if isinstance(x, Tensor) else x, dtype=np.float64), requires_grad=True)
+    p = tensor(np.array(x._data if isinstance(x, Tensor) else x, dtype=np.float64), requires_grad=True)
     out = f(p)
     if not isinstance(out, Tensor) or out.numel() != 1:
         raise ShapeError("directional derivative: f must return a scalar tensor, got "
@@ -69,7 +69,7 @@ def directional_derivative(f: Callable[[Tensor], Tensor], x: Any, u: Any) -> Dir
     ``u`` has ``x``'s shape and need not be a unit vector (the rate then scales with ``|u|``).
     """
     g, _ = _gradient(f, x)
-    u = np.array(u.data if isinstance(u, Tensor) else u, dtype=np.float64)
+    u = np.array(u._data if isinstance(u, Tensor) else u, dtype=np.float64)
     if u.shape != g.shape:
         raise ShapeError(f"directional_derivative: the direction u has shape {format_shape(u.shape)} but x has "
                          f"shape {format_shape(g.shape)}; they must match")
@@ -108,7 +108,7 @@ def steepest_descent_check(f: Callable[[Tensor], Tensor], x: Any, n_directions: 
     if n_directions < 1:
         raise ValueError(f"steepest_descent_check: n_directions must be >= 1, got {n_directions}")
     g, _ = _gradient(f, x)
-    x0 = np.array(x.data if isinstance(x, Tensor) else x, dtype=np.float64)
+    x0 = np.array(x._data if isinstance(x, Tensor) else x, dtype=np.float64)
     gn = float(np.linalg.norm(g))
     # normalised Gaussian vectors are uniform on the unit sphere
     dirs = resolve(generator).standard_normal((n_directions, g.size))

@@ -84,8 +84,8 @@ class HistogramRecorder(Callback):
             self.names = [n for n, _ in params]
         self.epochs.append(int(epoch))
         for name, p in params:
-            self._rows.setdefault((name, "weight"), []).append(_histogram(p.data, self.bins))
-            grad = None if p.grad is None else p.grad.data
+            self._rows.setdefault((name, "weight"), []).append(_histogram(p._data, self.bins))
+            grad = None if p.grad is None else p.grad._data
             self._rows.setdefault((name, "grad"), []).append(_histogram(grad, self.bins))
 
     def on_fit_start(self, trainer: Any) -> None:

@@ -91,7 +91,7 @@ def _as_arrays(model: Any, values: Any, what: str) -> dict[str, np.ndarray]:
         if missing:
             raise LandscapeError(f"{what}: no values for parameter(s) {missing}; expected a dict with the names of "
                                  f"model.named_parameters() (e.g. from gradwise.insight.snapshot(model))")
-        return {n: np.asarray(getattr(values[n], "data", values[n])) for n in names}
+        return {n: np.asarray(getattr(values[n], "_data", values[n])) for n in names}
     raise LandscapeError(f"{what}: expected a dict {{name: array}} of parameter values (gradwise.insight.snapshot, "
                          f"or model.state_dict()), got {type(values).__name__}")
 

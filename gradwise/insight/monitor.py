@@ -8,7 +8,7 @@ What it watches, and how (public hooks only):
   activation is the first activation module called after it in the forward pass;
 * ``p.grad`` read right after backward (:meth:`~GradientMonitor.observe_gradients`): the
   *raw* gradient, before any clipping;
-* ``p.grad`` and ``p.data`` read after the optimizer step
+* ``p.grad`` and ``p._data`` read after the optimizer step
   (:meth:`~GradientMonitor.observe_update`): the gradient as *applied* (after clipping) and
   the weight change ``dw``.
 
@@ -283,14 +283,14 @@ class GradientMonitor(Callback):
         def hook(module: Module, args: Any, out: Any) -> None:
             y = _first_tensor(out)
             if y is not None and self._recording():
-                self._trace.append((name, output_stats(y.data), ""))
+                self._trace.append((name, output_stats(y._data), ""))
         return hook
 
     def _activation_hook(self, module: Module, args: Any, out: Any) -> None:
         y = _first_tensor(out)
         if y is not None and self._recording():
             t = self.thresholds
-            self._trace.append((None, activation_stats(module, y.data, t.saturation_margin, t.dead_min_samples),
+            self._trace.append((None, activation_stats(module, y._data, t.saturation_margin, t.dead_min_samples),
                                 type(module).__name__))
 
     # ------------------------------------------------------------- observing
@@ -307,9 +307,9 @@ class GradientMonitor(Callback):
         for layer in self._layers.values():
             layer.ring.push(step, acts.get(layer.name, (math.nan,) * len(LAYER_FIELDS)))
             for pname, p in layer.params:
-                stats = _NAN5 if p.grad is None else gradient_stats(p.grad.data)
-                layer.rings[pname].push(step, (stats[0],) + stats + (l2_norm(p.data), math.nan, math.nan))
-                self._before[pname] = np.array(p.data, copy=True)
+                stats = _NAN5 if p.grad is None else gradient_stats(p.grad._data)
+                layer.rings[pname].push(step, (stats[0],) + stats + (l2_norm(p._data), math.nan, math.nan))
+                self._before[pname] = np.array(p._data, copy=True)
         self._sampled += 1
         self._awaiting_update = True
 
@@ -328,14 +328,14 @@ class GradientMonitor(Callback):
         for layer in self._layers.values():
             for pname, p in layer.params:
                 ring = layer.rings[pname]
-                stats = _NAN5 if p.grad is None else gradient_stats(p.grad.data)
+                stats = _NAN5 if p.grad is None else gradient_stats(p.grad._data)
                 for field, value in zip(PARAM_FIELDS[1:6], stats):
                     ring.update_last(field, value)
                 before = self._before.get(pname)
-                if before is None or before.shape != p.data.shape:
+                if before is None or before.shape != p._data.shape:
                     continue
                 with np.errstate(all="ignore"):
-                    upd = l2_norm(np.asarray(p.data, dtype=np.float64) - before)
+                    upd = l2_norm(np.asarray(p._data, dtype=np.float64) - before)
                 w = ring.last("weight_norm")
                 ring.update_last("update_norm", upd)
                 ring.update_last("update_ratio", upd / w if w > 0 else (math.inf if upd > 0 else math.nan))

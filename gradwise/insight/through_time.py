@@ -169,7 +169,7 @@ def gradient_through_time(rnn: RNN | LSTM | GRU, inputs: Tensor, hx: Any = None,
     grads = _grad(loss, hs + cs, allow_unused=True)
     # the captured gradient of a state (num_layers, [N,] H) is exact for the top layer only: a
     # lower layer also feeds the layer above inside the step, a path that bypasses the state
-    norms = np.array([0.0 if g is None else l2_norm(g.data[-1]) for g in grads])
+    norms = np.array([0.0 if g is None else l2_norm(g._data[-1]) for g in grads])
     h_norms, c_norms = norms[:steps], (norms[steps:] if is_lstm else None)
     last = h_norms[-1]
     with np.errstate(all="ignore"):

@@ -44,7 +44,7 @@ def snapshot(model: Any) -> dict[str, np.ndarray]:
     >>> {k: v.shape for k, v in snapshot(model).items()}
     {'weight': (2, 3), 'bias': (2,)}
     """
-    return {n: np.array(p.data, copy=True) for n, p in named_weights(model)}
+    return {n: np.array(p._data, copy=True) for n, p in named_weights(model)}
 
 
 def _check(model: Any, values: Mapping[str, Any], owner: str) -> list[tuple[str, Tensor, np.ndarray]]:
@@ -56,7 +56,7 @@ def _check(model: Any, values: Mapping[str, Any], owner: str) -> list[tuple[str,
     out = []
     for n, p in own:
         v = values[n]
-        a = np.asarray(v.data if isinstance(v, Tensor) else v)
+        a = np.asarray(v._data if isinstance(v, Tensor) else v)
         if a.shape != p.shape:
             raise WeightSpaceError(f"{owner}: parameter {n!r} has shape {format_shape(p.shape)}, the values given "
                                    f"have shape {format_shape(a.shape)}")
@@ -152,7 +152,7 @@ def preserved(model: Any) -> Iterator[dict[str, np.ndarray]]:
     yields the snapshot taken on entry."""
     saved = snapshot(model)
     # copies: a backward accumulates into an existing .grad in place
-    grads = {n: (None if p.grad is None else Tensor(p.grad.data)) for n, p in named_weights(model)}
+    grads = {n: (None if p.grad is None else Tensor(p.grad._data)) for n, p in named_weights(model)}
     was_training = getattr(model, "training", True)
     try:
         yield saved

@@ -87,7 +87,7 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
     >>> gw.nn.functional.one_hot(gw.tensor([0, 2]), 3).tolist()
     [[1, 0, 0], [0, 0, 1]]
     """
-    idx = np.asarray(tensor.data if isinstance(tensor, Tensor) else tensor)
+    idx = np.asarray(tensor._data if isinstance(tensor, Tensor) else tensor)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expects integer class indices, got {idx.dtype.name}")
     n = int(idx.max()) + 1 if num_classes < 0 else int(num_classes)
@@ -126,10 +126,10 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         var = input.var(dim=dims, keepdim=True, correction=0)
         if running_mean is not None and running_var is not None:
             with no_grad():
-                m = mean.data.reshape(-1)
-                v = var.data.reshape(-1) * (n / (n - 1))
-                running_mean._write((1 - momentum) * running_mean.data + momentum * m)
-                running_var._write((1 - momentum) * running_var.data + momentum * v)
+                m = mean._data.reshape(-1)
+                v = var._data.reshape(-1) * (n / (n - 1))
+                running_mean._write((1 - momentum) * running_mean._data + momentum * m)
+                running_var._write((1 - momentum) * running_var._data + momentum * v)
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")

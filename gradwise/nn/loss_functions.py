@@ -84,7 +84,7 @@ def binary_cross_entropy(input: Tensor, target: Any, weight: Tensor | None = Non
     """``-w [y log p + (1 - y) log(1 - p)]`` for probabilities ``p``; each log is clamped to
     at least -100 (PyTorch), so p = 0 or 1 gives a large finite loss."""
     t = _same_shape("binary_cross_entropy", input, target)
-    pmin, pmax = float(input.data.min()) if input.numel() else 0.0, float(input.data.max()) if input.numel() else 0.0
+    pmin, pmax = float(input._data.min()) if input.numel() else 0.0, float(input._data.max()) if input.numel() else 0.0
     if pmin < 0 or pmax > 1:
         raise ValueError(f"binary_cross_entropy: input must be probabilities in [0, 1], got values in "
                          f"[{pmin:g}, {pmax:g}]; use binary_cross_entropy_with_logits for raw scores")
@@ -128,7 +128,7 @@ def multi_margin_loss(input: Tensor, target: Any, p: int = 1, margin: float = 1.
     """Multi-class hinge: ``sum_{i != y} max(0, margin - x_y + x_i)^p / C`` per sample."""
     if p not in (1, 2):
         raise ValueError(f"multi_margin_loss: p must be 1 or 2, got {p}")
-    t = np.asarray(target.data if isinstance(target, Tensor) else target)
+    t = np.asarray(target._data if isinstance(target, Tensor) else target)
     n, c = input.shape
     x_y = input.gather(1, _creation.tensor(t.reshape(-1, 1)))
     h = (input - x_y + margin).clamp(min=0.0)
@@ -144,7 +144,7 @@ def multi_margin_loss(input: Tensor, target: Any, p: int = 1, margin: float = 1.
 def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Any, margin: float = 0.0,
                           reduction: str = "mean") -> Tensor:
     """``1 - cos(x1, x2)`` for ``y = 1``, ``max(0, cos(x1, x2) - margin)`` for ``y = -1``."""
-    t = np.asarray(target.data if isinstance(target, Tensor) else target)
+    t = np.asarray(target._data if isinstance(target, Tensor) else target)
     dot = (input1 * input2).sum(dim=-1)
     cos = dot / ((input1 * input1).sum(dim=-1) * (input2 * input2).sum(dim=-1) + 1e-12).sqrt()
     pos = _creation.tensor(t == 1)
@@ -156,7 +156,7 @@ def gaussian_nll_loss(input: Tensor, target: Any, var: Tensor, full: bool = Fals
                       reduction: str = "mean") -> Tensor:
     """``0.5 (log max(var, eps) + (x - y)^2 / max(var, eps))`` (+ ``0.5 log 2 pi`` if ``full``)."""
     t = _same_shape("gaussian_nll_loss", input, target)
-    if (var.data < 0).any():
+    if (var._data < 0).any():
         raise ValueError("gaussian_nll_loss: var has negative entries")
     v = var.clamp(min=eps)
     loss = (v.log() + (input - t) ** 2 / v) * 0.5

@@ -313,7 +313,7 @@ class Module(ModuleCasting):
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
-                p.grad.data = np.zeros_like(p.grad.data)
+                p.grad._data = np.zeros_like(p.grad._data)
 
     def apply(self, fn: Callable[[Module], Any]) -> Module:
         """Call ``fn`` on every sub-module (children first) and on self."""
@@ -349,7 +349,7 @@ class Module(ModuleCasting):
         mismatched = []
         for k, t in own.items():
             if k in state_dict:
-                shape = tuple(np.shape(state_dict[k].data if isinstance(state_dict[k], Tensor)
+                shape = tuple(np.shape(state_dict[k]._data if isinstance(state_dict[k], Tensor)
                                        else state_dict[k]))
                 if shape != t.shape:
                     mismatched.append(f"{k}: checkpoint {format_shape(shape)}, model {format_shape(t.shape)}")
@@ -366,7 +366,7 @@ class Module(ModuleCasting):
             for k, t in own.items():
                 if k in state_dict:
                     v = state_dict[k]
-                    t.copy_(v.data if isinstance(v, Tensor) else np.asarray(v))
+                    t.copy_(v._data if isinstance(v, Tensor) else np.asarray(v))
         return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------- repr

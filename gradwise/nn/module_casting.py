@@ -88,7 +88,7 @@ class ModuleCasting:
         """Cast in place the parameters and buffers whose dtype kind is in ``kinds`` (all if empty)."""
         found = {id(t): t for m in self.modules() for store in (m._parameters, m._buffers)
                  for t in store.values() if t is not None}
-        chosen = [t for t in found.values() if not kinds or t.data.dtype.kind in kinds]
+        chosen = [t for t in found.values() if not kinds or t._data.dtype.kind in kinds]
         if dt.kind not in "fc":
             named = {id(t): n for n, t in self.named_parameters()}
             for t in chosen:
@@ -96,8 +96,8 @@ class ModuleCasting:
                     raise DtypeError(f"cannot cast {named.get(id(t), 'a tensor')!r}, which requires grad, "
                                      f"to {dt.name}: only floating-point tensors can require gradients")
         for t in chosen:
-            if t.data.dtype != dt:
-                t.data = t.data.astype(dt)
-            if t.grad is not None and t.grad.data.dtype != dt:
-                t.grad.data = t.grad.data.astype(dt)
+            if t._data.dtype != dt:
+                t._data = t._data.astype(dt)
+            if t.grad is not None and t.grad._data.dtype != dt:
+                t.grad._data = t.grad._data.astype(dt)
         return self

@@ -23,7 +23,7 @@ class Parameter(Tensor):
 
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         arr = np.zeros(0, np.float32) if data is None else as_array(data, copy=False)
-        self.data = arr
+        self._data = arr
         self.grad = None
         self.grad_fn = None
         self._version = None

@@ -38,9 +38,9 @@ def clip_grad_norm_(parameters: Any, max_norm: float, norm_type: float = 2.0,
         return Tensor(0.0)
     norm_type = float(norm_type)
     if math.isinf(norm_type):
-        total = max(float(np.abs(g.data).max()) for g in grads)
+        total = max(float(np.abs(g._data).max()) for g in grads)
     else:
-        total = float(sum(float(np.sum(np.abs(g.data.astype(np.float64)) ** norm_type)) for g in grads)
+        total = float(sum(float(np.sum(np.abs(g._data.astype(np.float64)) ** norm_type)) for g in grads)
                       ** (1.0 / norm_type))
     if error_if_nonfinite and not math.isfinite(total):
         raise NonFiniteGradientError(f"clip_grad_norm_: the total norm of the gradients is {total}; a NaN or "
@@ -49,14 +49,14 @@ def clip_grad_norm_(parameters: Any, max_norm: float, norm_type: float = 2.0,
     coef = max_norm / (total + 1e-6)
     if coef < 1:
         for g in grads:
-            g.data = g.data * g.dtype.type(coef)
+            g._data = g._data * g.dtype.type(coef)
     return Tensor(total)
 
 
 def clip_grad_value_(parameters: Any, clip_value: float) -> None:
     """Clamp every gradient element into ``[-clip_value, clip_value]``."""
     for g in _grads(parameters):
-        g.data = np.clip(g.data, -clip_value, clip_value)
+        g._data = np.clip(g._data, -clip_value, clip_value)
 
 
 def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
@@ -69,7 +69,7 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     i = 0
     for p in parameters:
         n = p.numel()
-        p._write(vec.data[i:i + n].reshape(p.shape))
+        p._write(vec._data[i:i + n].reshape(p.shape))
         i += n
     if i != vec.numel():
         raise ValueError(f"vector_to_parameters: vector has {vec.numel()} elements, parameters need {i}")

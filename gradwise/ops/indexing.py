@@ -20,7 +20,7 @@ from gradwise.ops.registry import AnomalyHints, Prepared, defop
 
 
 def _as_index_array(k: Any) -> Any:
-    data = getattr(k, "data", None)
+    data = getattr(k, "_data", None)
     if data is not None and not isinstance(k, np.ndarray) and hasattr(k, "grad_fn"):
         k = data  # a Tensor used as an index
     if isinstance(k, list):

@@ -46,11 +46,11 @@ class Adadelta(Optimizer):
             st = self.state.setdefault(p, {})
             if not st:
                 st["step"] = 0
-                st["square_avg"] = np.zeros_like(p.data)
-                st["acc_delta"] = np.zeros_like(p.data)
+                st["square_avg"] = np.zeros_like(p._data)
+                st["acc_delta"] = np.zeros_like(p._data)
             st["step"] += 1
             if wd:
-                g = g + wd * p.data
+                g = g + wd * p._data
             v, u = st["square_avg"], st["acc_delta"]
             v *= rho
             v += (1 - rho) * (g * g)
@@ -58,4 +58,4 @@ class Adadelta(Optimizer):
             delta = np.sqrt(u + eps) / np.sqrt(v + eps) * g
             u *= rho
             u += (1 - rho) * (delta * delta)
-            self._set(p, p.data - lr * delta)
+            self._set(p, p._data - lr * delta)

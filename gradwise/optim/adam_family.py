@@ -39,8 +39,8 @@ class _AdamLike(Optimizer):
         st = self.state.setdefault(p, {})
         if not st:
             st["step"] = 0
-            st["exp_avg"] = np.zeros_like(p.data)
-            st[self._second] = np.zeros_like(p.data)
+            st["exp_avg"] = np.zeros_like(p._data)
+            st[self._second] = np.zeros_like(p._data)
         return st
 
 
@@ -76,13 +76,13 @@ class Adamax(_AdamLike):
             st = self._state(p)
             st["step"] += 1
             if wd:
-                g = g + wd * p.data
+                g = g + wd * p._data
             m, u = st["exp_avg"], st["exp_inf"]
             m += (1 - b1) * (g - m)  # lerp towards g, as PyTorch does
             u *= b2
             np.maximum(u, np.abs(g) + eps, out=u)
             clr = lr / (1 - b1 ** st["step"])
-            self._set(p, p.data - clr * m / u)
+            self._set(p, p._data - clr * m / u)
 
 
 class NAdam(_AdamLike):
@@ -127,7 +127,7 @@ class NAdam(_AdamLike):
             st.setdefault("mu_product", 1.0)
             st["step"] += 1
             t = st["step"]
-            data, g = apply_weight_decay(p.data, g, lr, wd, group["decoupled_weight_decay"])
+            data, g = apply_weight_decay(p._data, g, lr, wd, group["decoupled_weight_decay"])
             # The momentum schedule mu_t warms up from b1/2 towards b1 (psi sets the speed).
             mu = b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
             mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
@@ -183,7 +183,7 @@ class RAdam(_AdamLike):
             st = self._state(p)
             st["step"] += 1
             t = st["step"]
-            data, g = apply_weight_decay(p.data, g, lr, wd, group["decoupled_weight_decay"])
+            data, g = apply_weight_decay(p._data, g, lr, wd, group["decoupled_weight_decay"])
             m, v = st["exp_avg"], st["exp_avg_sq"]
             m += (1 - b1) * (g - m)
             v *= b2

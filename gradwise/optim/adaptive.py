@@ -39,13 +39,13 @@ class Adam(Optimizer):
             st = self.state.setdefault(p, {})
             if not st:
                 st["step"] = 0
-                st["exp_avg"] = np.zeros_like(p.data)
-                st["exp_avg_sq"] = np.zeros_like(p.data)
+                st["exp_avg"] = np.zeros_like(p._data)
+                st["exp_avg_sq"] = np.zeros_like(p._data)
                 if group["amsgrad"]:
-                    st["max_exp_avg_sq"] = np.zeros_like(p.data)
+                    st["max_exp_avg_sq"] = np.zeros_like(p._data)
             st["step"] += 1
             t = st["step"]
-            data, g = apply_weight_decay(p.data, g, lr, wd, self._decoupled)
+            data, g = apply_weight_decay(p._data, g, lr, wd, self._decoupled)
             m, v = st["exp_avg"], st["exp_avg_sq"]
             m *= b1
             m += (1 - b1) * g
@@ -92,14 +92,14 @@ class RMSprop(Optimizer):
             st = self.state.setdefault(p, {})
             if not st:
                 st["step"] = 0
-                st["square_avg"] = np.zeros_like(p.data)
+                st["square_avg"] = np.zeros_like(p._data)
                 if mom > 0:
-                    st["momentum_buffer"] = np.zeros_like(p.data)
+                    st["momentum_buffer"] = np.zeros_like(p._data)
                 if group["centered"]:
-                    st["grad_avg"] = np.zeros_like(p.data)
+                    st["grad_avg"] = np.zeros_like(p._data)
             st["step"] += 1
             if wd:
-                g = g + wd * p.data
+                g = g + wd * p._data
             sq = st["square_avg"]
             sq *= alpha
             sq += (1 - alpha) * (g * g)
@@ -114,9 +114,9 @@ class RMSprop(Optimizer):
                 buf = st["momentum_buffer"]
                 buf *= mom
                 buf += g / avg
-                self._set(p, p.data - lr * buf)
+                self._set(p, p._data - lr * buf)
             else:
-                self._set(p, p.data - lr * g / avg)
+                self._set(p, p._data - lr * g / avg)
 
 
 class Adagrad(Optimizer):
@@ -136,10 +136,10 @@ class Adagrad(Optimizer):
             st = self.state.setdefault(p, {})
             if not st:
                 st["step"] = 0
-                st["sum"] = np.full_like(p.data, group["initial_accumulator_value"])
+                st["sum"] = np.full_like(p._data, group["initial_accumulator_value"])
             st["step"] += 1
             if group["weight_decay"]:
-                g = g + group["weight_decay"] * p.data
+                g = g + group["weight_decay"] * p._data
             clr = group["lr"] / (1 + (st["step"] - 1) * group["lr_decay"])
             st["sum"] += g * g
-            self._set(p, p.data - clr * g / (np.sqrt(st["sum"]) + group["eps"]))
+            self._set(p, p._data - clr * g / (np.sqrt(st["sum"]) + group["eps"]))

@@ -193,14 +193,14 @@ class LBFGS(Optimizer):
 
     def _flat_grad(self) -> np.ndarray:
         # A parameter without a gradient contributes zeros (it does not influence the loss).
-        return np.concatenate([p.grad.data.reshape(-1) if p.grad is not None else np.zeros(p.numel(), p.dtype)
+        return np.concatenate([p.grad._data.reshape(-1) if p.grad is not None else np.zeros(p.numel(), p.dtype)
                                for p in self._params]).astype(self._flat_dtype(), copy=False)
 
     def _add(self, t: float, d: np.ndarray) -> None:
         offset = 0
         for p in self._params:
             n = p.numel()
-            self._set(p, p.data + t * d[offset:offset + n].reshape(p.shape))
+            self._set(p, p._data + t * d[offset:offset + n].reshape(p.shape))
             offset += n
 
     def _evaluate(self, closure: Callable[[], Any]) -> tuple[Any, float]:
@@ -268,7 +268,7 @@ class LBFGS(Optimizer):
 
             ls_evals = 0
             if group["line_search_fn"] == "strong_wolfe":
-                x_init = [p.data.copy() for p in self._params]
+                x_init = [p._data.copy() for p in self._params]
 
                 def directional(x: list[np.ndarray], step: float, direction: np.ndarray) -> tuple[float, np.ndarray]:
                     self._add(step, direction)
@@ -326,7 +326,7 @@ class LBFGS(Optimizer):
                     st[k] = v.astype(dtype, copy=False)
                 elif isinstance(v, (list, tuple)):
                     # Fresh lists of fresh arrays: later steps append to and pop from them.
-                    st[k] = [np.array(a.data if isinstance(a, Tensor) else a, dtype=dtype)
+                    st[k] = [np.array(a._data if isinstance(a, Tensor) else a, dtype=dtype)
                              if isinstance(a, (Tensor, np.ndarray)) else a for a in v]
 
 

@@ -88,7 +88,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 elif p.grad is not None:
-                    p.grad.data = np.zeros_like(p.grad.data)
+                    p.grad._data = np.zeros_like(p.grad._data)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient; ``closure`` re-evaluates the loss."""
@@ -114,7 +114,7 @@ class Optimizer:
     def _grad(p: Tensor, group: dict[str, Any]) -> np.ndarray | None:
         if p.grad is None:
             return None
-        g = p.grad.data
+        g = p.grad._data
         if group.get("maximize", False):
             g = -g
         return g
@@ -129,7 +129,7 @@ class Optimizer:
         """``p <- p + alpha * direction`` in place (one temporary instead of two plus a copy),
         moving the version counter as :meth:`_set` does.  Falls back to :meth:`_set` when the
         array is read-only or the direction has another dtype or shape."""
-        d = p.data
+        d = p._data
         if type(direction) is np.ndarray and direction.dtype == d.dtype and direction.shape == d.shape \
                 and d.flags.writeable:
             d += direction * alpha
@@ -174,7 +174,7 @@ class Optimizer:
         self.state = {}
         for i, st in state_dict["state"].items():
             p = by_index[int(i)]
-            self.state[p] = {k: (np.array(v.data if isinstance(v, Tensor) else v, dtype=p.dtype)
+            self.state[p] = {k: (np.array(v._data if isinstance(v, Tensor) else v, dtype=p.dtype)
                                  if isinstance(v, (Tensor, np.ndarray)) else v) for k, v in st.items()}
 
     def _state_shape(self, p: Tensor) -> tuple[int, ...]:
@@ -248,7 +248,7 @@ class Optimizer:
         """A state value is a plain number (or None, a string...) or an array of the ``expected`` shape."""
         if not isinstance(value, (Tensor, np.ndarray)):
             return
-        arr = value.data if isinstance(value, Tensor) else value
+        arr = value._data if isinstance(value, Tensor) else value
         where = f"{name}: group {gi} parameter {pi} (index {index}), state {label}"
         if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
             raise OptimizerError(f"{where}: holds an array of dtype {arr.dtype}; valid: a numeric array of shape "

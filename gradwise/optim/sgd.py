@@ -38,7 +38,7 @@ class SGD(Optimizer):
         wd, nesterov = group["weight_decay"], group["nesterov"]
         for p, g in self._grads(group):
             if wd:
-                g = g + wd * p.data
+                g = g + wd * p._data
             if mom:
                 st = self.state.setdefault(p, {})
                 buf = st.get("momentum_buffer")

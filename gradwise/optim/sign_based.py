@@ -56,8 +56,8 @@ class Rprop(Optimizer):
             st = self.state.setdefault(p, {})
             if not st:
                 st["step"] = 0
-                st["prev"] = np.zeros_like(p.data)
-                st["step_size"] = np.full_like(p.data, group["lr"])
+                st["prev"] = np.zeros_like(p._data)
+                st["step_size"] = np.full_like(p._data, group["lr"])
             st["step"] += 1
             agree = np.sign(g * st["prev"])
             factor = np.where(agree > 0, etaplus, np.where(agree < 0, etaminus, 1.0))
@@ -66,7 +66,7 @@ class Rprop(Optimizer):
             # After a sign change the step is skipped and g_prev is zeroed, so the next
             # step neither grows nor shrinks eta.
             g = np.where(agree < 0, 0.0, g)
-            self._set(p, p.data - np.sign(g) * eta)
+            self._set(p, p._data - np.sign(g) * eta)
             st["prev"] = np.asarray(g, dtype=p.dtype)
 
 
@@ -107,10 +107,10 @@ class Lion(Optimizer):
             st = self.state.setdefault(p, {})
             if not st:
                 st["step"] = 0
-                st["exp_avg"] = np.zeros_like(p.data)
+                st["exp_avg"] = np.zeros_like(p._data)
             st["step"] += 1
             m = st["exp_avg"]
             direction = np.sign(b1 * m + (1 - b1) * g)
-            self._set(p, p.data * (1 - lr * wd) - lr * direction)
+            self._set(p, p._data * (1 - lr * wd) - lr * direction)
             m *= b2
             m += (1 - b2) * g

@@ -201,7 +201,7 @@ def validation_split(y: Any, fraction: float, seed: int, stratify: bool) -> tupl
     >>> len(tr), len(va), np.bincount(labels[va]).tolist()
     (16, 4, [2, 2])
     """
-    labels = np.asarray(y.data if isinstance(y, Tensor) else y)
+    labels = np.asarray(y._data if isinstance(y, Tensor) else y)
     n = len(labels)
     if fraction <= 0:
         return np.arange(n), np.arange(0)
@@ -221,7 +221,7 @@ def validation_split(y: Any, fraction: float, seed: int, stratify: bool) -> tupl
 
 
 def _take(t: Any, idx: np.ndarray) -> Tensor:
-    return Tensor(np.ascontiguousarray(np.asarray(t.data if isinstance(t, Tensor) else t)[idx]))
+    return Tensor(np.ascontiguousarray(np.asarray(t._data if isinstance(t, Tensor) else t)[idx]))
 
 
 def run_task(cfg: RunConfig) -> RunTask:
@@ -240,12 +240,12 @@ def run_task(cfg: RunConfig) -> RunTask:
     mean: Any = None
     std = 1.0
     if not classification and cfg.standardize_targets:
-        raw = np.asarray(y_tr.data, dtype=np.float64)
+        raw = np.asarray(y_tr._data, dtype=np.float64)
         mean = raw.mean(axis=0)
         std = float(np.sqrt(np.mean((raw - mean) ** 2))) or 1.0
 
         def scale(t: Any) -> Tensor:
-            a = np.asarray(t.data if isinstance(t, Tensor) else t)
+            a = np.asarray(t._data if isinstance(t, Tensor) else t)
             return Tensor(((a.astype(np.float64) - mean) / std).astype(a.dtype))
 
         y_tr, y_te = scale(y_tr), scale(y_te)

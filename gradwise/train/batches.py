@@ -65,6 +65,6 @@ def global_grad_norm(params: Iterable[Tensor]) -> float:
     total = 0.0
     for p in params:
         if p.grad is not None:
-            g = np.asarray(p.grad.data, dtype=np.float64).ravel()
+            g = np.asarray(p.grad._data, dtype=np.float64).ravel()
             total += float(g @ g)
     return math.sqrt(total)

@@ -119,7 +119,7 @@ class EarlyStopping(Callback):
         if self.tracker.improved(value):
             self.tracker.best, self.wait, self.best_epoch = value, 0, epoch
             if self.restore_best_weights:
-                self._best_state = {k: v.data.copy() for k, v in trainer.model.state_dict().items()}
+                self._best_state = {k: v._data.copy() for k, v in trainer.model.state_dict().items()}
             return
         self.wait += 1
         if self.wait > self.patience:
@@ -314,9 +314,9 @@ class TensorBoardLogger(Callback):
                 self.writer.add_scalar(f"epoch/{key}", value, epoch + 1)
         if self.histogram_every and (epoch + 1) % self.histogram_every == 0:
             for name, p in trainer.model.named_parameters():
-                self.writer.add_histogram(f"weights/{name}", np.asarray(p.data), epoch + 1)
+                self.writer.add_histogram(f"weights/{name}", np.asarray(p._data), epoch + 1)
                 if p.grad is not None:
-                    self.writer.add_histogram(f"grads/{name}", np.asarray(p.grad.data), epoch + 1)
+                    self.writer.add_histogram(f"grads/{name}", np.asarray(p.grad._data), epoch + 1)
         self.writer.flush()
 
     def on_fit_end(self, trainer: Trainer) -> None:

@@ -106,7 +106,7 @@ def check_structure(ckpt: dict[str, Any], path: str | os.PathLike[str]) -> None:
 def check_compatible(ckpt: dict[str, Any], model: Any, optimizer: Any, path: str | os.PathLike[str]) -> None:
     """Raise, touching nothing, unless the checkpoint's model and optimizer fit these ones."""
     own = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    saved = {k: tuple(np.shape(v.data if isinstance(v, Tensor) else v)) for k, v in ckpt["model"].items()}
+    saved = {k: tuple(np.shape(v._data if isinstance(v, Tensor) else v)) for k, v in ckpt["model"].items()}
     missing = sorted(set(own) - set(saved))
     unexpected = sorted(set(saved) - set(own))
     wrong = [f"{k}: checkpoint {format_shape(saved[k])} vs model {format_shape(own[k])}"

@@ -196,7 +196,7 @@ class Trainer:
                     loss_sum += float(self._loss(out, target).item()) * k
                     n += k
                     for m in ms:
-                        m.update(out.data, target.data)
+                        m.update(out._data, target._data)
         finally:
             self.model.train(was_training)
         loss_sum, n = self.strategy.reduce_sums(loss_sum, n)
@@ -298,7 +298,7 @@ class Trainer:
         self._loss_sum += loss_value * k
         self._n += k
         for m in self.metrics:
-            m.update(out.data, target.data)
+            m.update(out._data, target._data)
         logs = {"step": self.global_step, "epoch": self.epoch, "loss": loss_value, "lr": lr,
                 "grad_norm": grad_norm, "samples_seen": self.samples_seen, "wall_time": self._elapsed()}
         self.history.log_step(**logs)

@@ -31,7 +31,7 @@ class MetricError(GradwiseError, ValueError):
 
 
 def _array(x: Any) -> np.ndarray:
-    return np.asarray(x.data if hasattr(x, "data") and not isinstance(x, np.ndarray) else x)
+    return np.asarray(x._data if hasattr(x, "_data") and not isinstance(x, np.ndarray) else x)
 
 
 class Metric:

@@ -97,7 +97,7 @@ def restore(trainer: Trainer, ckpt: dict[str, Any], path: str | Path) -> None:
 
 def _restorable_state(trainer: Trainer) -> dict[str, Any]:
     """Copies of what :func:`restore` changes, for putting back after a failed resume."""
-    return {"model": {k: np.array(v.data, copy=True) for k, v in trainer.model.state_dict().items()},
+    return {"model": {k: np.array(v._data, copy=True) for k, v in trainer.model.state_dict().items()},
             "optimizer": copy.deepcopy(trainer.optimizer.state_dict()),
             "counters": (trainer.epoch, trainer.batch_in_epoch, trainer.global_step, trainer.samples_seen,
                          trainer._time_offset, trainer._loss_sum, trainer._n),

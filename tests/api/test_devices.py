@@ -342,8 +342,8 @@ def test_module_to_matches_torch_after_a_step():
     g = gw.nn.Linear(3, 2)
     t = torch.nn.Linear(3, 2)
     with torch.no_grad():
-        t.weight.copy_(torch.from_numpy(g.weight.numpy().copy()))
-        t.bias.copy_(torch.from_numpy(g.bias.numpy().copy()))
+        t.weight.copy_(torch.from_numpy(g.weight.detach().numpy().copy()))
+        t.bias.copy_(torch.from_numpy(g.bias.detach().numpy().copy()))
     g_opt, t_opt = gw.optim.SGD(g.parameters(), lr=0.5), torch.optim.SGD(t.parameters(), lr=0.5)
     g.to("cpu", gw.float64)
     t.to("cpu", torch.float64)
@@ -353,8 +353,8 @@ def test_module_to_matches_torch_after_a_step():
     g_opt.step()
     t_opt.step()
     assert g.weight.dtype == gw.float64 and str(t.weight.dtype) == "torch.float64"
-    np.testing.assert_allclose(g.weight.numpy(), t.weight.detach().numpy(), rtol=1e-12)
-    np.testing.assert_allclose(g.bias.numpy(), t.bias.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(g.weight.detach().numpy(), t.weight.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(g.bias.detach().numpy(), t.bias.detach().numpy(), rtol=1e-12)
 
 
 def test_module_to_overloads_and_grads():

@@ -101,13 +101,13 @@ def test_format_oracle():
 # ------------------------------------------------------------------- matrix products
 def test_mm_bmm_t_values_and_gradients():
     a, b = f64(2, 3), f64(3, 4, seed=1)
-    assert np.allclose(gw.mm(a, b).numpy(), a.numpy() @ b.numpy())
-    assert np.allclose(a.mm(b).numpy(), a.numpy() @ b.numpy())
+    assert np.allclose(gw.mm(a, b).detach().numpy(), a.detach().numpy() @ b.detach().numpy())
+    assert np.allclose(a.mm(b).detach().numpy(), a.detach().numpy() @ b.detach().numpy())
     assert gw.gradcheck(lambda p, q: gw.mm(p, q), (a, b))
     x, y = f64(5, 2, 3), f64(5, 3, 4, seed=1)
-    assert np.allclose(gw.bmm(x, y).numpy(), x.numpy() @ y.numpy())
+    assert np.allclose(gw.bmm(x, y).detach().numpy(), x.detach().numpy() @ y.detach().numpy())
     assert gw.gradcheck(lambda p, q: p.bmm(q), (x, y))
-    assert np.array_equal(a.t().numpy(), a.numpy().T) and gw.t(a).shape == (3, 2)
+    assert np.array_equal(a.t().detach().numpy(), a.detach().numpy().T) and gw.t(a).shape == (3, 2)
     assert gw.gradcheck(lambda p: p.t(), (a,))
     v = gw.arange(3.0)
     assert v.t().shape == (3,) and gw.tensor(2.0).t().shape == ()
@@ -135,7 +135,7 @@ def test_view_reshape_expand_as():
     assert gw.gradcheck(lambda p: p.view_as(gw.ones(2, 3)) * gw.arange(6.0, dtype=gw.float64).reshape(2, 3), (x,))
     col = f64(3, 1)
     e = col.expand_as(gw.ones(2, 3, 4))
-    assert e.shape == (2, 3, 4) and np.array_equal(e.numpy()[1, :, 2], col.numpy()[:, 0])
+    assert e.shape == (2, 3, 4) and np.array_equal(e.detach().numpy()[1, :, 2], col.detach().numpy()[:, 0])
     assert gw.gradcheck(lambda p: p.expand_as(gw.ones(2, 3, 4)), (col,))
     with pytest.raises(ShapeError):
         gw.ones(3).view_as(gw.ones(2, 3))
@@ -193,8 +193,8 @@ def test_sort_is_stable_both_ways():
 def test_sort_along_a_dim_and_its_gradient():
     x = f64(3, 5)
     v, i = x.sort(dim=0)
-    assert np.array_equal(v.numpy(), np.sort(x.numpy(), axis=0))
-    assert np.array_equal(i.numpy(), np.argsort(x.numpy(), axis=0, kind="stable"))
+    assert np.array_equal(v.detach().numpy(), np.sort(x.detach().numpy(), axis=0))
+    assert np.array_equal(i.detach().numpy(), np.argsort(x.detach().numpy(), axis=0, kind="stable"))
     assert i.dtype == gw.int64 and not i.requires_grad
     assert gw.gradcheck(lambda p: p.sort(dim=1, descending=True).values * gw.arange(5.0, dtype=gw.float64), (x,))
     # the gradient goes to where each value came from
@@ -212,9 +212,9 @@ def test_topk():
     assert v.tolist() == [3.0, 3.0, 3.0] and sorted(i.tolist()) == [0, 2, 5]
     x = f64(4, 6)
     v, i = x.topk(3, dim=0)
-    ref = -np.sort(-x.numpy(), axis=0)[:3]
-    assert v.shape == (3, 6) and np.allclose(v.numpy(), ref)
-    assert np.array_equal(np.take_along_axis(x.numpy(), i.numpy(), 0), v.numpy())
+    ref = -np.sort(-x.detach().numpy(), axis=0)[:3]
+    assert v.shape == (3, 6) and np.allclose(v.detach().numpy(), ref)
+    assert np.array_equal(np.take_along_axis(x.detach().numpy(), i.detach().numpy(), 0), v.detach().numpy())
     assert gw.gradcheck(lambda p: p.topk(2, dim=1).values, (x,))
     assert gw.topk(gw.ones(3), 0).values.shape == (0,)
     assert gw.tensor(5.0).topk(1).values.item() == 5.0
@@ -293,8 +293,8 @@ def test_repeat_interleave():
     with pytest.raises(ValueError):
         gw.tensor([1, 2]).repeat_interleave(-1)
     x = f64(3, 2)
-    assert np.array_equal(x.repeat_interleave(gw.tensor([2, 0, 1]), dim=0).numpy(),
-                          np.repeat(x.numpy(), [2, 0, 1], axis=0))
+    assert np.array_equal(x.repeat_interleave(gw.tensor([2, 0, 1]), dim=0).detach().numpy(),
+                          np.repeat(x.detach().numpy(), [2, 0, 1], axis=0))
     assert gw.gradcheck(lambda p: p.repeat_interleave(gw.tensor([2, 0, 1]), dim=0), (x,))
     assert gw.gradcheck(lambda p: gw.repeat_interleave(p, 3), (x,))
 

@@ -79,7 +79,7 @@ def test_exp_values_gradient_and_node():
     a = _rng().standard_normal(4)
     (x,) = _leaves(a)
     y = MyExp.apply(x)
-    assert np.allclose(y.numpy(), np.exp(a)) and y.requires_grad
+    assert np.allclose(y.detach().numpy(), np.exp(a)) and y.requires_grad
     assert y.grad_fn.name() == "MyExpBackward" and repr(y.grad_fn) == "<MyExpBackward>"
     assert "grad_fn=<MyExpBackward>" in repr(y)
     assert y.grad_fn.next_functions == ((x, 0),)
@@ -106,7 +106,7 @@ def test_setup_context_style_and_keyword_arguments():
     (x,) = _leaves(a)
     y = Cube.apply(x, scale=2.0)
     y.sum().backward()
-    assert np.allclose(y.numpy(), 2 * a ** 3) and np.allclose(x.grad.numpy(), 6 * a ** 2)
+    assert np.allclose(y.detach().numpy(), 2 * a ** 3) and np.allclose(x.grad.numpy(), 6 * a ** 2)
     x.grad = None
     Cube.apply(x).sum().backward()     # the default scale is bound as an input
     assert np.allclose(x.grad.numpy(), 3 * a ** 2)
@@ -179,7 +179,7 @@ def test_non_tensor_outputs_pass_through_and_returned_input_is_an_alias():
     y, note, three = Pass.apply(x)
     assert (note, three) == ("note", 3)
     assert y is not x and x.grad_fn is node and y.grad_fn.name() == "PassBackward"
-    assert np.shares_memory(y.numpy(), x.numpy())
+    assert np.shares_memory(y.detach().numpy(), x.detach().numpy())
     y.sum().backward()
     assert x0.grad.tolist() == [5.0, 5.0]
 
@@ -277,9 +277,9 @@ def test_grad_with_respect_to_outputs_of_a_multi_output_function():
 def test_exp_second_order_and_checks():
     x = gw.randn(4, dtype=gw.float64, requires_grad=True)
     (dx,) = gw.autograd.grad(MyExp.apply(x).sum(), x, create_graph=True)
-    assert dx.requires_grad and np.allclose(dx.numpy(), np.exp(x.numpy()))
+    assert dx.requires_grad and np.allclose(dx.detach().numpy(), np.exp(x.detach().numpy()))
     (ddx,) = gw.autograd.grad(dx.sum(), x)
-    assert np.allclose(ddx.numpy(), np.exp(x.numpy()))
+    assert np.allclose(ddx.detach().numpy(), np.exp(x.detach().numpy()))
     assert gw.gradcheck(MyExp.apply, (x,)) and gw.gradgradcheck(MyExp.apply, (x,))
 
 
@@ -299,8 +299,8 @@ def test_chain_of_custom_functions_second_order():
     y = MyExp.apply(MyExp.apply(x))                # exp(exp(x))
     (d1,) = gw.autograd.grad(y.sum(), x, create_graph=True)
     (d2,) = gw.autograd.grad(d1.sum(), x)
-    e = np.exp(x.numpy())
-    assert np.allclose(d1.numpy(), np.exp(e) * e)
+    e = np.exp(x.detach().numpy())
+    assert np.allclose(d1.detach().numpy(), np.exp(e) * e)
     assert np.allclose(d2.numpy(), np.exp(e) * e * e + np.exp(e) * e)
 
 
@@ -323,7 +323,7 @@ def test_once_differentiable():
     assert np.allclose(x.grad.numpy(), np.exp([0.0, 1.0]))
     assert gw.gradcheck(OnceExp.apply, (x,))
     (dx,) = gw.autograd.grad(OnceExp.apply(x).sum(), x, create_graph=True)
-    assert np.allclose(dx.numpy(), np.exp([0.0, 1.0]))
+    assert np.allclose(dx.detach().numpy(), np.exp([0.0, 1.0]))
     with pytest.raises(GraphError, match=r"differentiate twice OnceExp\.backward.*once_differentiable"):
         gw.autograd.grad(dx.sum(), x)
     with pytest.raises(GraphError, match="once_differentiable"):
@@ -421,9 +421,9 @@ def test_mark_dirty():
 
     leaf = gw.tensor([1.0, 2.0], requires_grad=True)
     x = leaf * 1.0
-    arr = x.numpy()
+    arr = x.detach().numpy()
     y = DoubleInPlace.apply(x)
-    assert y is x and x.numpy() is arr and x.tolist() == [2.0, 4.0]
+    assert y is x and x.detach().numpy() is arr and x.tolist() == [2.0, 4.0]
     assert x.grad_fn.name() == "DoubleInPlaceBackward" and x.grad_fn.next_functions[0][0].name() == "MulBackward0"
     (x * x).sum().backward()
     assert leaf.grad.tolist() == [8.0, 16.0]        # d/dl (2l)^2 = 8 l
@@ -670,7 +670,7 @@ def test_detect_anomaly_forward_output_of_raw_numpy():
         @staticmethod
         def forward(ctx, x):
             with np.errstate(divide="ignore"):
-                return gw.tensor(np.log(x.numpy()))
+                return gw.tensor(np.log(x.detach().numpy()))
 
         @staticmethod
         def backward(ctx, g):
@@ -738,7 +738,7 @@ def test_same_functions_match_torch():
         g1 = gw.autograd.grad(go, [gx, gw_], create_graph=True)
         t1 = torch.autograd.grad(to, [tx, tw], create_graph=True)
         for g, t in zip(g1, t1):
-            assert np.allclose(g.numpy(), t.detach().numpy())
+            assert np.allclose(g.detach().numpy(), t.detach().numpy())
         g2 = gw.autograd.grad((g1[0] * g1[1]).sum(), [gx, gw_])
         t2 = torch.autograd.grad((t1[0] * t1[1]).sum(), [tx, tw])
         for g, t in zip(g2, t2):

@@ -24,7 +24,7 @@ def test_saved_arrays_are_released_after_backward():
     x = gw.tensor(np.ones(1000), requires_grad=True)
     h = x * 2.0
     y = (h * h).sum()
-    ref = weakref.ref(h.data)
+    ref = weakref.ref(h.detach().numpy())
     del h
     gc.collect()
     assert ref() is not None           # still saved by the mul node

@@ -117,7 +117,7 @@ def _same_graph(op: OpDef, ref: Tensor, fast: Tensor, args: tuple[Any, ...], rng
     """Assert that ``fast`` (a fast path's result) was recorded as ``ref`` (apply's) was."""
     assert type(fast) is Tensor, where
     assert fast.dtype == ref.dtype and fast.shape == ref.shape, where
-    np.testing.assert_array_equal(fast.data, ref.data, err_msg=where)
+    np.testing.assert_array_equal(fast.detach().numpy(), ref.detach().numpy(), err_msg=where)
     assert fast.requires_grad == ref.requires_grad, where
     assert (fast._version is None) == (ref._version is None), where
     if ref.grad_fn is None:
@@ -138,24 +138,24 @@ def _same_graph(op: OpDef, ref: Tensor, fast: Tensor, args: tuple[Any, ...], rng
     for i, (s, r, a) in enumerate(zip(fn.saved, rn.saved, args)):
         if not op.saves_inputs:
             assert s is None and r is None, f"{where}: input {i} saved though the op does not save inputs"
-        elif isinstance(a, Tensor) and (s is a.data or r is a.data):
-            assert s is a.data and r is a.data, f"{where}: saved input {i}"
+        elif isinstance(a, Tensor) and (s is a.detach().numpy() or r is a.detach().numpy()):
+            assert s is a.detach().numpy() and r is a.detach().numpy(), f"{where}: saved input {i}"
         elif isinstance(a, Tensor):
             # promoted (float32 with float64): both paths saved the operand cast to the dtype
             # the op computes in, and the node records the input's own dtype for its gradient
             assert s.dtype == r.dtype != a.dtype, f"{where}: saved input {i}"
-            np.testing.assert_array_equal(s, a.data.astype(s.dtype), err_msg=f"{where}: saved input {i}")
-            np.testing.assert_array_equal(r, a.data.astype(r.dtype), err_msg=f"{where}: saved input {i}")
+            np.testing.assert_array_equal(s, a.detach().numpy().astype(s.dtype), err_msg=f"{where}: saved input {i}")
+            np.testing.assert_array_equal(r, a.detach().numpy().astype(r.dtype), err_msg=f"{where}: saved input {i}")
         elif isinstance(a, np.ndarray) or s is a:
             assert s is a and r is a, f"{where}: saved input {i}"
         else:
-            other = args[1 - i].data
+            other = args[1 - i].detach().numpy()
             assert r is a and type(s) is np.ndarray and s.shape == () and s.dtype == other.dtype, \
                 f"{where}: saved input {i} is {s!r}"
             assert not s.flags.writeable, f"{where}: the cached constant must be read-only"
             np.testing.assert_array_equal(s, np.asarray(a, dtype=s.dtype), err_msg=f"{where}: saved input {i}")
     if op.saves_out:
-        assert fn.out is fast.data and rn.out is ref.data, where
+        assert fn.out is fast.detach().numpy() and rn.out is ref.detach().numpy(), where
     else:
         assert fn.out is None and rn.out is None, where
     # Gradients after backward, for the same upstream gradient.

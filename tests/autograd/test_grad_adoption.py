@@ -53,7 +53,7 @@ def test_one_rule_result_for_two_leaves_gives_two_arrays() -> None:
     # add's rule hands the same incoming gradient to both inputs
     x, y = _leaf([1.0, 2.0]), _leaf([3.0, 4.0])
     ((x + y) * 3.0).sum().backward()
-    assert _independent(x.grad.data, y.grad.data)
+    assert _independent(x.grad.numpy(), y.grad.numpy())
     x.grad.data[...] = -1.0
     np.testing.assert_array_equal(y.grad.numpy(), [3.0, 3.0])
 
@@ -71,7 +71,7 @@ def test_hook_that_keeps_the_gradient_does_not_alias_grad() -> None:
     seen: list[gw.Tensor] = []
     x.register_hook(lambda g: seen.append(g))
     (x * 4.0).sum().backward()
-    assert _independent(x.grad.data, seen[0].data)
+    assert _independent(x.grad.numpy(), seen[0].detach().numpy())
     x.grad.data[...] = 0.0
     np.testing.assert_array_equal(seen[0].numpy(), [4.0, 4.0])
 
@@ -82,7 +82,7 @@ def test_hook_returning_a_kept_tensor_does_not_alias_grad() -> None:
     replacement = gw.tensor([9.0, 9.0], dtype=gw.float64)
     x.register_hook(lambda g: replacement)
     (x * 4.0).sum().backward()
-    assert _independent(x.grad.data, replacement.data)
+    assert _independent(x.grad.numpy(), replacement.detach().numpy())
     x.grad.data[...] = 0.0
     np.testing.assert_array_equal(replacement.numpy(), [9.0, 9.0])
 
@@ -93,7 +93,7 @@ def test_retain_grad_of_an_intermediate_and_leaf_grad_are_separate() -> None:
     h = x + 0.0          # identity gradient: the leaf receives h's gradient array itself
     h.retain_grad()
     (h * 3.0).sum().backward()
-    assert _independent(x.grad.data, h.grad.data)
+    assert _independent(x.grad.numpy(), h.grad.numpy())
     h.grad.data[...] = 0.0
     np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])
 
@@ -103,7 +103,7 @@ def test_grad_does_not_alias_grad_output_array() -> None:
     x = _leaf([1.0, 2.0])
     seed = np.array([5.0, 6.0])
     (x + 1.0).backward(seed)
-    assert _independent(x.grad.data, seed)
+    assert _independent(x.grad.numpy(), seed)
     x.grad.data[...] = 0.0
     np.testing.assert_array_equal(seed, [5.0, 6.0])
 
@@ -113,10 +113,10 @@ def test_grad_does_not_alias_grad_output_tensor() -> None:
     x = _leaf([1.0, 2.0])
     seed = gw.tensor([5.0, 6.0], dtype=gw.float64)
     x.clone().backward(seed)
-    assert _independent(x.grad.data, seed.data)
+    assert _independent(x.grad.numpy(), seed.detach().numpy())
     # a leaf root receives the seed directly
     x.backward(seed)
-    assert _independent(x.grad.data, seed.data)
+    assert _independent(x.grad.numpy(), seed.detach().numpy())
     np.testing.assert_array_equal(seed.numpy(), [5.0, 6.0])
     np.testing.assert_array_equal(x.grad.numpy(), [10.0, 12.0])
 
@@ -126,9 +126,9 @@ def test_grad_does_not_alias_saved_arrays_or_inputs() -> None:
     # The gradient of x in x * y is g * y; with g = 1 a careless rule could hand back y itself.
     x, y = _leaf([1.0, 2.0]), _leaf([3.0, 4.0])
     (x * y).sum().backward()
-    assert _independent(x.grad.data, y.data)
-    assert _independent(y.grad.data, x.data)
-    assert _independent(x.grad.data, x.data)
+    assert _independent(x.grad.numpy(), y.detach().numpy())
+    assert _independent(y.grad.numpy(), x.detach().numpy())
+    assert _independent(x.grad.numpy(), x.detach().numpy())
 
 
 @both_paths
@@ -140,7 +140,7 @@ def test_accumulation_across_two_backward_calls() -> None:
     (x * 3.0 + other).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [5.0, 5.0])
     assert first is x.grad          # accumulated into the same tensor, as in PyTorch
-    assert _independent(x.grad.data, other.grad.data)
+    assert _independent(x.grad.numpy(), other.grad.numpy())
     np.testing.assert_array_equal(other.grad.numpy(), [1.0, 1.0])
 
 
@@ -149,11 +149,11 @@ def test_retain_graph_second_backward_does_not_share_with_first() -> None:
     x = _leaf([1.0, 2.0])
     loss = (x * x).sum()
     loss.backward(retain_graph=True)
-    kept = x.grad.data.copy()
+    kept = x.grad.numpy().copy()
     grad_before = x.grad
     x.grad = None
     loss.backward()
-    assert _independent(x.grad.data, grad_before.data)
+    assert _independent(x.grad.numpy(), grad_before.detach().numpy())
     np.testing.assert_array_equal(grad_before.numpy(), kept)
 
 
@@ -163,8 +163,8 @@ def test_view_rule_result_is_copied() -> None:
     x, y = _leaf([1.0, 2.0, 3.0, 4.0]), _leaf([0.0, 0.0, 0.0, 0.0])
     z = x.reshape(2, 2) + y.reshape(2, 2)
     (z * 2.0).sum().backward()
-    assert _independent(x.grad.data, y.grad.data)
-    assert x.grad.shape == (4,) and x.grad.data.flags.writeable and y.grad.data.flags.writeable
+    assert _independent(x.grad.numpy(), y.grad.numpy())
+    assert x.grad.shape == (4,) and x.grad.numpy().flags.writeable and y.grad.numpy().flags.writeable
 
 
 @both_paths
@@ -173,7 +173,7 @@ def test_mlp_parameter_grads_are_independent_and_match_closed_form() -> None:
     net = gw.nn.Sequential(gw.nn.Linear(3, 4, generator=gen), gw.nn.ReLU(), gw.nn.Linear(4, 2, generator=gen))
     x = gw.randn(5, 3, generator=gen)
     net(x).sum().backward()
-    grads = [p.grad.data for p in net.parameters()]
+    grads = [p.grad.numpy() for p in net.parameters()]
     for i, a in enumerate(grads):
         for b in grads[i + 1:]:
             assert _independent(a, b)
@@ -249,7 +249,7 @@ def test_without_getrefcount_every_gradient_is_copied(monkeypatch: pytest.Monkey
     ((x + y) * x).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [5.0, 8.0])   # d/dx (x + y) x = 2x + y
     np.testing.assert_array_equal(y.grad.numpy(), [1.0, 2.0])
-    assert _independent(x.grad.data, y.grad.data)
+    assert _independent(x.grad.numpy(), y.grad.numpy())
 
 
 def _graph_arrays(root: gw.Tensor) -> list[np.ndarray]:
@@ -277,13 +277,14 @@ def test_forced_copy_gives_the_same_gradients_and_grad_aliases_nothing(monkeypat
         out = net(x)
         out.backward(seed, retain_graph=True)      # the graph keeps its saved arrays
         params = list(net.parameters())
-        held = [p.data for p in params] + [x.data, seed, out.data] + _graph_arrays(out)
+        held = [p.detach().numpy() for p in params] + [x.detach().numpy(), seed, out.detach().numpy()]
+        held += _graph_arrays(out)
         return params, held
 
     adopted, _ = run()
     monkeypatch.setattr(grad_adoption, "_SOLE_COUNT", None)
     params, held = run()
-    grads = [p.grad.data for p in params]
+    grads = [p.grad.numpy() for p in params]
     for p, q in zip(adopted, params):
         np.testing.assert_array_equal(q.grad.numpy(), p.grad.numpy())   # same values either way
         assert q.grad.dtype == q.dtype and q.grad.shape == q.shape

@@ -11,11 +11,11 @@ import gradwise as gw
 def test_inplace_under_no_grad_keeps_identity_and_array():
     w = gw.tensor([1.0, 2.0], requires_grad=True)
     (w * w).sum().backward()
-    arr = w.data
+    arr = w.detach().numpy()
     with gw.no_grad():
         w -= 0.1 * w.grad            # the optimizer pattern
-    assert w.data is arr and w.is_leaf and w.requires_grad
-    assert np.allclose(w.numpy(), [0.8, 1.6])
+    assert w.detach().numpy() is arr and w.is_leaf and w.requires_grad
+    assert np.allclose(w.detach().numpy(), [0.8, 1.6])
 
 
 @pytest.mark.parametrize("name,arg,expected", [

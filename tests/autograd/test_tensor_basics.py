@@ -58,7 +58,7 @@ def test_numpy_interop_shares_memory():
     x = gw.tensor([1.0, 2.0, 3.0])
     x.numpy()[0] = 10.0
     assert x.tolist()[0] == 10.0
-    assert np.asarray(x) is x.data
+    assert np.asarray(x) is x.detach().numpy()
     arr = np.arange(3.0)
     t = gw.from_numpy(arr)
     arr[1] = 5.0
@@ -109,6 +109,6 @@ def test_python_scalar_operands_promote_as_torch():
     assert (x64 * (1 / 3)).item() == 1 / 3                          # full float64 constant
     x = gw.tensor([1.0, 2.0], requires_grad=True)
     y = (3.0 - x) * 0.25 / 2
-    assert y.dtype == np.float32 and np.allclose(y.numpy(), [0.25, 0.125])
+    assert y.dtype == np.float32 and np.allclose(y.detach().numpy(), [0.25, 0.125])
     y.sum().backward()
     assert np.allclose(x.grad.numpy(), [-0.125, -0.125])

@@ -15,7 +15,7 @@ def _compare(gfn, tfn, *arrays, tol=1e-10):
     gx = [gw.tensor(a, requires_grad=True) for a in arrays]
     tx = [torch.tensor(a, requires_grad=True) for a in arrays]
     go, to = gfn(*gx), tfn(*tx)
-    assert np.allclose(go.numpy(), to.detach().numpy(), atol=tol)
+    assert np.allclose(go.detach().numpy(), to.detach().numpy(), atol=tol)
     go.backward()
     to.backward()
     for a, b in zip(gx, tx):

@@ -43,7 +43,7 @@ def optimizer(name: str, params):
 
 
 def flat(m: nn.Module) -> np.ndarray:
-    return np.concatenate([p.data.astype(np.float64).ravel() for p in m.parameters()])
+    return np.concatenate([p.detach().numpy().astype(np.float64).ravel() for p in m.parameters()])
 
 
 def same_on_all_ranks(values: np.ndarray) -> bool:
@@ -69,7 +69,7 @@ def reference_run(opt_name: str, order_of_epoch, global_batch: int, epochs: int)
             loss.backward()
             opt.step()
             losses.append(loss.item())
-            correct += int((out.data.argmax(axis=1) == y.data[idx.data]).sum())
+            correct += int((out.detach().numpy().argmax(axis=1) == y.detach().numpy()[idx.detach().numpy()]).sum())
         accuracy.append(correct / N)
     return ref, np.array(losses), np.array(accuracy)
 
@@ -135,7 +135,7 @@ def collectives() -> None:
     dist.broadcast_parameters(net, root=1)
     twin = nn.Sequential(nn.Linear(3, 4, generator=gw.Generator().manual_seed(1)), nn.BatchNorm1d(4))
     np.testing.assert_array_equal(flat(net), flat(twin))
-    np.testing.assert_array_equal(net[1].running_mean.data, np.full(4, 2.0, dtype=np.float32))
+    np.testing.assert_array_equal(net[1].running_mean.detach().numpy(), np.full(4, 2.0, dtype=np.float32))
     # different models on the ranks: every rank raises (nobody hangs)
     try:
         dist.broadcast_parameters(nn.Linear(3, 4 + r))
@@ -155,14 +155,14 @@ def collectives() -> None:
     c.grad = gw.tensor([4.0, 8.0]) if r == 0 else None      # rank 1 never used c
     calls = dist.allreduce_gradients([a, b, c, unused, frozen], bucket_size_mb=1000 * 4 / 2**20)
     assert calls == 3, calls                                # a fills one float32 bucket, c another, b float64
-    np.testing.assert_array_equal(a.grad.data, np.full(1000, 1.5, dtype=np.float32))
-    np.testing.assert_array_equal(b.grad.data, np.array([1.5, 3.0, 4.5]))
-    np.testing.assert_array_equal(c.grad.data, np.array([2.0, 4.0], dtype=np.float32))
+    np.testing.assert_array_equal(a.grad.numpy(), np.full(1000, 1.5, dtype=np.float32))
+    np.testing.assert_array_equal(b.grad.numpy(), np.array([1.5, 3.0, 4.5]))
+    np.testing.assert_array_equal(c.grad.numpy(), np.array([2.0, 4.0], dtype=np.float32))
     assert unused.grad is None and frozen.grad is None
     assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64 and c.grad.shape == (2,)
     a.grad = gw.full((1000,), float(r + 1))
     assert dist.allreduce_gradients([a, b, c], average=False) == 2     # 25 MB: one bucket per dtype
-    np.testing.assert_array_equal(a.grad.data, np.full(1000, 3.0, dtype=np.float32))
+    np.testing.assert_array_equal(a.grad.numpy(), np.full(1000, 3.0, dtype=np.float32))
     # metric sums over ranks, when one rank saw nothing
     from gradwise.distributed.training import reduce_metric_states
     from gradwise.train.metrics import Accuracy, ConfusionMatrix

@@ -44,13 +44,14 @@ def test_a_world_of_one(world):
 
 def test_models_and_gradients_are_left_as_they_are(world):
     model = nn.Sequential(nn.Linear(3, 4, generator=gw.Generator(0)), nn.BatchNorm1d(4))
-    before = [t.data.copy() for t in list(model.parameters()) + list(model.buffers())]
+    before = [t.detach().numpy().copy() for t in list(model.parameters()) + list(model.buffers())]
     dist.broadcast_parameters(model)
-    assert all(np.array_equal(b, t.data) for b, t in zip(before, list(model.parameters()) + list(model.buffers())))
+    now = list(model.parameters()) + list(model.buffers())
+    assert all(np.array_equal(b, t.detach().numpy()) for b, t in zip(before, now))
     model(gw.randn(5, 3, generator=gw.Generator(1))).sum().backward()
-    grads = [p.grad.data.copy() for p in model.parameters()]
+    grads = [p.grad.numpy().copy() for p in model.parameters()]
     assert dist.allreduce_gradients(model) == 0
-    assert all(np.array_equal(g, p.grad.data) for g, p in zip(grads, model.parameters()))
+    assert all(np.array_equal(g, p.grad.numpy()) for g, p in zip(grads, model.parameters()))
 
 
 def test_single_process_fit_distributed_is_plain_fit(world):
@@ -66,7 +67,7 @@ def test_single_process_fit_distributed_is_plain_fit(world):
                           distributed=distributed)
         history = trainer.fit((x, y), epochs=3, val_data=(x, y))
         assert (trainer.world_size, trainer.is_main) == (1, True)
-        runs.append((model.weight.data.copy(), history.epochs["loss"], history.epochs["val_accuracy"]))
+        runs.append((model.weight.detach().numpy().copy(), history.epochs["loss"], history.epochs["val_accuracy"]))
     for a, b in zip(*runs):
         np.testing.assert_array_equal(a, b)
 

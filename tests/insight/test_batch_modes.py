@@ -25,7 +25,7 @@ def _linear(d, seed=0):
 
 def _per_sample_grads(model, x, y):
     """MSE of a linear model, one sample: L_i = (x_i w + b - y_i)^2, grad = 2 r_i [x_i, 1]."""
-    w, b = model.weight.data.ravel(), model.bias.data
+    w, b = model.weight.detach().numpy().ravel(), model.bias.detach().numpy()
     r = x @ w + b - y.ravel()
     return 2 * r[:, None] * np.hstack([x, np.ones((len(x), 1))])           # (N, d + 1): weight then bias
 
@@ -56,23 +56,23 @@ def test_gradient_variance_restores_the_model_and_is_zero_at_full_batch():
     x, y = _data(n=40)
     model = _linear(3)
     model.eval()
-    before = {k: v.data.copy() for k, v in model.state_dict().items()}
+    before = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
     gv = gradient_variance(model, nn.MSELoss(), (x, y), [1, 40], num_batches=5)
     assert gv.variance[-1] == pytest.approx(0, abs=1e-20) and gv.predicted[-1] == 0
-    assert all(np.array_equal(v.data, before[k]) for k, v in model.state_dict().items())
+    assert all(np.array_equal(v.detach().numpy(), before[k]) for k, v in model.state_dict().items())
     assert not model.training and all(p.grad is None for p in model.parameters())
 
 
 def test_full_batch_mode_is_plain_gradient_descent_and_modes_share_the_start():
     x, y = _data(n=64)
     model = _linear(3, seed=2)
-    w0, b0 = model.weight.data.copy(), model.bias.data.copy()
+    w0, b0 = model.weight.detach().numpy().copy(), model.bias.detach().numpy().copy()
     lr, epochs = 0.1, 4
     cmp = compare_batch_modes(model, nn.MSELoss(), (x, y), epochs=epochs, batch_size=16, lr=lr,
                               variance_batch_sizes=[1, 4], variance_batches=10,
                               generator=gw.Generator().manual_seed(0))
     # the model is back at its initial weights
-    assert np.array_equal(model.weight.data, w0) and np.array_equal(model.bias.data, b0)
+    assert np.array_equal(model.weight.detach().numpy(), w0) and np.array_equal(model.bias.detach().numpy(), b0)
     # gradient descent by hand: theta <- theta - lr * (2/N) A^T (A theta - y)
     a = np.hstack([x, np.ones((64, 1))])
     theta = np.concatenate([w0.ravel(), b0])

@@ -56,17 +56,17 @@ def numpy_sigmoid_mlp_grad_norms(model, x, y):
     """Backpropagation by hand for Linear -> Sigmoid -> ... -> Linear with the loss mean((out - y)^2):
     the per-layer L2 norm of (dW, db)."""
     linears = [m for m in model if isinstance(m, nn.Linear)]
-    a = [np.asarray(x.data, np.float64)]
+    a = [np.asarray(x.detach().numpy(), np.float64)]
     for k, layer in enumerate(linears):
-        z = a[-1] @ layer.weight.data.astype(np.float64).T + layer.bias.data.astype(np.float64)
+        z = a[-1] @ layer.weight.detach().numpy().astype(np.float64).T + layer.bias.detach().numpy().astype(np.float64)
         a.append(z if k == len(linears) - 1 else 1.0 / (1.0 + np.exp(-z)))
-    dz = 2.0 * (a[-1] - np.asarray(y.data, np.float64)) / a[-1].size
+    dz = 2.0 * (a[-1] - np.asarray(y.detach().numpy(), np.float64)) / a[-1].size
     norms = []
     for k in range(len(linears) - 1, -1, -1):
         dw, db = dz.T @ a[k], dz.sum(0)
         norms.append(math.sqrt((dw ** 2).sum() + (db ** 2).sum()))
         if k:
-            dz = (dz @ linears[k].weight.data.astype(np.float64)) * a[k] * (1.0 - a[k])
+            dz = (dz @ linears[k].weight.detach().numpy().astype(np.float64)) * a[k] * (1.0 - a[k])
     return np.array(norms[::-1])
 
 
@@ -121,7 +121,7 @@ def test_large_init_tanh_net_explodes_towards_the_input():
     x, y = batch()
     report = one_step_report(model, x, y)
     linears = [m for m in model if isinstance(m, nn.Linear)]
-    direct = np.array([math.sqrt(sum(float((p.grad.data.astype(np.float64) ** 2).sum()) for p in m.parameters()))
+    direct = np.array([math.sqrt(sum(float((p.grad.numpy().astype(np.float64) ** 2).sum()) for p in m.parameters()))
                        for m in linears])
     np.testing.assert_allclose([lv.figures.grad_norm for lv in report.layers], direct, rtol=1e-12)
     assert report.first_to_last_ratio == pytest.approx(direct[0] / direct[-1], rel=1e-12)
@@ -327,7 +327,7 @@ def test_large_sigmoid_inputs_are_saturated_but_not_judged_at_the_output():
     report = one_step_report(model, x, y)
     hidden = report.layers[1]
     out = model[3](model[2](model[1](model[0](x))))
-    frac = float(((out.data <= 0.01) | (out.data >= 0.99)).mean())
+    frac = float(((out.detach().numpy() <= 0.01) | (out.detach().numpy() >= 0.99)).mean())
     assert hidden.label == "2 (Linear+Sigmoid)"
     assert hidden.figures.saturated_fraction == pytest.approx(frac)
     assert hidden.verdict == "saturated" and frac >= 0.5
@@ -385,23 +385,23 @@ def test_manual_loop_gradient_statistics_match_numpy():
         monitor.observe_gradients()
     assert not monitor.attached and all(not m._forward_hooks for m in model.modules())
     for name, p in model.named_parameters():
-        g = p.grad.data.astype(np.float64)
+        g = p.grad.numpy().astype(np.float64)
         h = monitor.parameter_history(name)
         assert h.grad_norm[-1] == pytest.approx(np.linalg.norm(g.ravel()))
         assert h.grad_mean_abs[-1] == pytest.approx(np.abs(g).mean())
         assert h.grad_max_abs[-1] == pytest.approx(np.abs(g).max())
         assert h.grad_std[-1] == pytest.approx(g.std())
         assert h.zero_fraction[-1] == pytest.approx((g == 0).mean())
-        assert h.weight_norm[-1] == pytest.approx(np.linalg.norm(p.data.astype(np.float64).ravel()))
+        assert h.weight_norm[-1] == pytest.approx(np.linalg.norm(p.detach().numpy().astype(np.float64).ravel()))
         assert np.isnan(h.update_ratio[-1])
     # layer records: the Linear's output and its ReLU's output
     z = model[0](x)
     a = z.relu()
     lh = monitor.layer_history("0")
     assert lh.activation == "ReLU"
-    assert lh.output_mean[-1] == pytest.approx(float(z.data.mean()))
-    assert lh.activation_std[-1] == pytest.approx(float(a.data.std()))
-    assert lh.dead_fraction[-1] == pytest.approx(float((a.data == 0).all(0).mean()))
+    assert lh.output_mean[-1] == pytest.approx(float(z.detach().numpy().mean()))
+    assert lh.activation_std[-1] == pytest.approx(float(a.detach().numpy().std()))
+    assert lh.dead_fraction[-1] == pytest.approx(float((a.detach().numpy() == 0).all(0).mean()))
 
 
 def test_every_and_window():
@@ -449,7 +449,8 @@ def test_shared_activation_module_and_evaluation_forwards():
     assert monitor.layer_names == ["fc1", "fc2", "fc3"]
     h1 = monitor.layer_history("fc1")
     assert h1.activation == "Tanh"
-    assert h1.activation_mean[-1] == pytest.approx(float(model.fc1(x).tanh().data.astype(np.float64).mean()))
+    act = model.fc1(x).tanh().detach().numpy().astype(np.float64)
+    assert h1.activation_mean[-1] == pytest.approx(float(act.mean()))
     assert monitor.layer_history("fc2").activation == "Tanh"
     assert monitor.layer_history("fc3").activation is None
     report = monitor.report()

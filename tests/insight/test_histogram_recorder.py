@@ -18,7 +18,7 @@ class _LastGrad(Callback):
         self.grads = []
 
     def on_epoch_end(self, trainer, epoch, logs):
-        self.grads.append({n: p.grad.data.copy() for n, p in trainer.model.named_parameters()})
+        self.grads.append({n: p.grad.numpy().copy() for n, p in trainer.model.named_parameters()})
 
 
 def test_histograms_match_numpy_on_the_recorded_values():

@@ -45,11 +45,12 @@ def _data(n=48, seed=1):
 
 
 def _params(model):
-    return {n: p.data.copy() for n, p in model.named_parameters()}
+    return {n: p.detach().numpy().copy() for n, p in model.named_parameters()}
 
 
 def _same(model, saved):
-    return all(p.data.dtype == saved[n].dtype and np.array_equal(p.data, saved[n]) for n, p in model.named_parameters())
+    return all(p.dtype == saved[n].dtype and np.array_equal(p.detach().numpy(), saved[n])
+               for n, p in model.named_parameters())
 
 
 def test_filter_normalised_direction_has_the_filter_norms_of_the_weights():
@@ -59,7 +60,7 @@ def test_filter_normalised_direction_has_the_filter_norms_of_the_weights():
     params = dict(model.named_parameters())
     assert set(d) == set(params)
     for name, p in params.items():
-        w = p.data.astype(np.float64)
+        w = p.detach().numpy().astype(np.float64)
         assert d[name].shape == w.shape
         if w.ndim <= 1:                        # biases and BatchNorm's weight/bias: left out
             assert not d[name].any(), name
@@ -163,7 +164,7 @@ def test_trajectory_of_a_recorded_training_run():
                  batch_size=8, callbacks=[rec], progress=False, generator=gen)
     assert rec.epochs == list(range(9)) and len(rec.snapshots) == 9
     assert not np.array_equal(rec.snapshots[0]["0.weight"], rec.snapshots[-1]["0.weight"])
-    assert all(np.array_equal(rec.snapshots[-1][n], p.data) for n, p in model.named_parameters())
+    assert all(np.array_equal(rec.snapshots[-1][n], p.detach().numpy()) for n, p in model.named_parameters())
     t = trajectory(model, nn.MSELoss(), (x, y), rec.snapshots, steps=5)
     ev = t.explained_variance
     assert ((0 <= ev) & (ev <= 1)).all() and ev.sum() <= 1 + 1e-12 and ev[0] >= ev[1]

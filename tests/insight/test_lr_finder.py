@@ -108,16 +108,16 @@ def test_model_and_optimizer_state_are_bit_identical_afterwards():
         nn.CrossEntropyLoss()(model(x), y).backward()
         opt.step()
     model.eval()
-    before = {n: p.data.copy() for n, p in model.named_parameters()}
-    grads = {n: p.grad.data.copy() for n, p in model.named_parameters()}
+    before = {n: p.detach().numpy().copy() for n, p in model.named_parameters()}
+    grads = {n: p.grad.numpy().copy() for n, p in model.named_parameters()}
     state = {i: {k: (np.array(v, copy=True) if isinstance(v, np.ndarray) else v) for k, v in st.items()}
              for i, st in enumerate(opt.state[p] for g in opt.param_groups for p in g["params"])}
     groups = [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups]
     loader = DataLoader(TensorDataset(x, y), batch_size=16, shuffle=True, generator=gen)
     lr_find(model, nn.CrossEntropyLoss(), opt, loader, num_iter=40)
     for n, p in model.named_parameters():
-        assert p.data.dtype == before[n].dtype and np.array_equal(p.data, before[n]), n
-        assert np.array_equal(p.grad.data, grads[n]), n
+        assert p.detach().numpy().dtype == before[n].dtype and np.array_equal(p.detach().numpy(), before[n]), n
+        assert np.array_equal(p.grad.numpy(), grads[n]), n
     assert not model.training
     after = [opt.state[p] for g in opt.param_groups for p in g["params"]]
     for i, st in enumerate(after):

@@ -16,9 +16,10 @@ from gradwise.insight import MonitorError, MonitorTypeError, Thresholds, gradien
 
 def numpy_bptt(rnn, x, loss="last"):
     """||dL/dh_t|| for a one-layer tanh RNN with L = sum(h_T) (``"last"``) or sum_t sum(h_t) (``"all"``)."""
-    w_ih, w_hh = rnn.weight_ih_l0.data.astype(np.float64), rnn.weight_hh_l0.data.astype(np.float64)
-    b = rnn.bias_ih_l0.data.astype(np.float64) + rnn.bias_hh_l0.data.astype(np.float64)
-    xs = np.asarray(x.data, np.float64)
+    w_ih = rnn.weight_ih_l0.detach().numpy().astype(np.float64)
+    w_hh = rnn.weight_hh_l0.detach().numpy().astype(np.float64)
+    b = rnn.bias_ih_l0.detach().numpy().astype(np.float64) + rnn.bias_hh_l0.detach().numpy().astype(np.float64)
+    xs = np.asarray(x.detach().numpy(), np.float64)
     h = np.zeros((xs.shape[1], w_hh.shape[0]))
     hs = []
     for t in range(xs.shape[0]):
@@ -70,7 +71,7 @@ def test_stepping_reproduces_the_full_sequence_forward():
         full, _ = m(x)
         seen = []
         gradient_through_time(m, x, loss_fn=lambda states, seen=seen: seen.append(states) or states.sum())
-        np.testing.assert_allclose(seen[0].data, full.data, rtol=1e-12)
+        np.testing.assert_allclose(seen[0].detach().numpy(), full.detach().numpy(), rtol=1e-12)
 
 
 def test_lstm_with_open_forget_gates_keeps_its_gradient():

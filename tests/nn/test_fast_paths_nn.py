@@ -15,7 +15,7 @@ rng = np.random.default_rng(3)
 
 def _double(m):
     for p in m.parameters():
-        p.data = p.data.astype(np.float64)
+        p.data = p.data.double()
     return m
 
 
@@ -50,7 +50,8 @@ def test_fused_lstm_matches_the_stepwise_composite(bias):
         loss = (out * gw.tensor(weights[0])).sum() + (h_n * gw.tensor(weights[1])).sum() \
             + (c_n * gw.tensor(weights[2])).sum()
         loss.backward()
-        return [out.numpy(), h_n.numpy(), c_n.numpy()] + [t.grad.numpy() for t in (x, h0, c0, *lstm.parameters())]
+        values = [out.detach().numpy(), h_n.detach().numpy(), c_n.detach().numpy()]
+        return values + [t.grad.numpy() for t in (x, h0, c0, *lstm.parameters())]
 
     def fused():
         out, (h_n, c_n) = lstm(x, (h0, c0))
@@ -64,7 +65,7 @@ def test_fused_lstm_batch_first_unbatched_and_dropout():
     lstm = nn.LSTM(3, 4, num_layers=2, batch_first=True, dropout=0.5, generator=gw.Generator().manual_seed(1))
     out, (h, c) = lstm(gw.randn(2, 6, 3))
     assert out.shape == (2, 6, 4) and h.shape == (2, 2, 4) and c.shape == (2, 2, 4)
-    assert np.allclose(out.numpy()[:, -1], h.numpy()[-1])
+    assert np.allclose(out.detach().numpy()[:, -1], h.detach().numpy()[-1])
     out, (h, c) = lstm(gw.randn(6, 3))
     assert out.shape == (6, 4) and h.shape == (2, 4)
 
@@ -78,24 +79,24 @@ def test_fused_lstm_second_derivatives():
 
 def test_sgd_in_place_update_matches_the_formula_and_moves_the_version():
     p = nn.Parameter(gw.tensor(rng.standard_normal(5).astype(np.float32)))
-    start = p.numpy().copy()
+    start = p.detach().numpy().copy()
     opt = gw.optim.SGD([p], lr=0.1, momentum=0.9)
     buf = np.zeros(5, dtype=np.float32)
     for step in range(3):
         g = rng.standard_normal(5).astype(np.float32)
         p.grad = gw.tensor(g)
         version = p._version[0] if p._version else 0
-        data = p.data
+        data = p.detach().numpy()
         opt.step()
         buf = g if step == 0 else 0.9 * buf + g
         start = start - np.float32(0.1) * buf
-        assert p.data is data and p._version[0] == version + 1      # in place, version moved
-        assert np.allclose(p.numpy(), start, rtol=1e-6)
+        assert p.detach().numpy() is data and p._version[0] == version + 1      # in place, version moved
+        assert np.allclose(p.detach().numpy(), start, rtol=1e-6)
 
 
 def test_sgd_falls_back_for_read_only_arrays_and_other_dtypes():
     p = nn.Parameter(gw.tensor(np.ones(3, dtype=np.float32)))
-    p.data.flags.writeable = False
+    p.detach().numpy().flags.writeable = False
     p.grad = gw.tensor(np.full(3, 2.0, dtype=np.float64))
     gw.optim.SGD([p], lr=0.5).step()
-    assert p.dtype == gw.float32 and np.allclose(p.numpy(), 0.0)
+    assert p.dtype == gw.float32 and np.allclose(p.detach().numpy(), 0.0)

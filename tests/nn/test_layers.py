@@ -13,10 +13,10 @@ GEN = gw.Generator().manual_seed(0)
 
 def _double(module: nn.Module) -> nn.Module:
     for p in module.parameters():
-        p.data = p.data.astype(np.float64)
+        p.data = p.data.double()
     for _, b in module.named_buffers():
         if b.dtype.kind == "f":
-            b.data = b.data.astype(np.float64)
+            b.data = b.data.double()
     return module
 
 
@@ -80,7 +80,7 @@ def test_activation_modules(module):
 
 def test_embedding_and_dropout_modules():
     padded = nn.Embedding(5, 3, padding_idx=0, generator=GEN)
-    assert padded.weight.numpy()[0].tolist() == [0.0, 0.0, 0.0]
+    assert padded.weight.detach().numpy()[0].tolist() == [0.0, 0.0, 0.0]
     emb = _double(nn.Embedding(5, 3, generator=GEN))
     idx = gw.tensor([[1, 2, 2], [4, 0, 1]])
     assert gw.gradcheck(lambda w: gw.nn.functional.embedding(idx, w), (emb.weight,))
@@ -95,14 +95,14 @@ def test_batchnorm_running_statistics_and_eval():
     bn = _double(nn.BatchNorm1d(2, momentum=0.5))
     x = gw.tensor([[1.0, 10.0], [3.0, 20.0], [5.0, 30.0]], dtype=gw.float64)
     y = bn(x)
-    assert np.allclose(y.numpy().mean(axis=0), 0) and np.allclose(y.numpy().std(axis=0), 1, atol=1e-4)
+    assert np.allclose(y.detach().numpy().mean(axis=0), 0) and np.allclose(y.detach().numpy().std(axis=0), 1, atol=1e-4)
     assert np.allclose(bn.running_mean.numpy(), [1.5, 10.0])                   # 0.5 * 0 + 0.5 * mean
     assert np.allclose(bn.running_var.numpy(), [0.5 + 0.5 * 4.0, 0.5 + 0.5 * 100.0])  # unbiased var
     assert int(bn.num_batches_tracked.item()) == 1
     bn.eval()
     out = bn(x)
     expect = (x.numpy() - bn.running_mean.numpy()) / np.sqrt(bn.running_var.numpy() + 1e-5)
-    assert np.allclose(out.numpy(), expect)
+    assert np.allclose(out.detach().numpy(), expect)
 
 
 def test_layer_shape_errors_name_the_layer():
@@ -118,9 +118,9 @@ def test_default_initialisation_follows_pytorch_bounds():
     lin = nn.Linear(100, 50, generator=gw.Generator().manual_seed(3))
     bound = 1 / np.sqrt(100)
     for t in (lin.weight, lin.bias):
-        assert np.abs(t.numpy()).max() <= bound and np.abs(t.numpy()).max() > 0.9 * bound
+        assert np.abs(t.detach().numpy()).max() <= bound and np.abs(t.detach().numpy()).max() > 0.9 * bound
     conv = nn.Conv2d(4, 8, 3, generator=gw.Generator().manual_seed(3))
-    assert np.abs(conv.weight.numpy()).max() <= 1 / np.sqrt(4 * 9)
+    assert np.abs(conv.weight.detach().numpy()).max() <= 1 / np.sqrt(4 * 9)
     a = nn.Linear(3, 3, generator=gw.Generator().manual_seed(5))
     b = nn.Linear(3, 3, generator=gw.Generator().manual_seed(5))
-    assert np.array_equal(a.weight.numpy(), b.weight.numpy())
+    assert np.array_equal(a.weight.detach().numpy(), b.weight.detach().numpy())

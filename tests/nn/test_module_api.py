@@ -97,7 +97,7 @@ def test_full_backward_hook_sees_input_and_output_gradients():
     x = gw.tensor(x_np, requires_grad=True)
     y = lin(x)
     (y * gw.tensor(upstream)).sum().backward()
-    w = lin.weight.numpy()
+    w = lin.weight.detach().numpy()
     # by hand: d loss / d y is the upstream weighting; d loss / d x = upstream @ W
     assert len(seen["out"]) == 1 and len(seen["in"]) == 1
     np.testing.assert_allclose(seen["out"][0], upstream, rtol=1e-12, atol=0)

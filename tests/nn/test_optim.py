@@ -31,7 +31,7 @@ def run(cls, kw, steps=20):
         loss = ((gw.tensor(X) @ w.T).tanh() - gw.tensor(Y)).pow(2).mean()
         loss.backward()
         opt.step()
-    return w.numpy()
+    return w.detach().numpy()
 
 
 def ref_sgd(lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
@@ -138,12 +138,12 @@ def test_state_dict_resumes_exactly():
             o.step()
 
     steps(opt, w, 12)
-    saved_w, saved_opt = w.numpy().copy(), opt.state_dict()
+    saved_w, saved_opt = w.detach().numpy().copy(), opt.state_dict()
     w2 = gw.nn.Parameter(gw.tensor(saved_w))
     opt2 = optim.Adam([w2], lr=1.0)
     opt2.load_state_dict(saved_opt)
     steps(opt2, w2, 8)
-    assert np.array_equal(w2.numpy(), straight)
+    assert np.array_equal(w2.detach().numpy(), straight)
 
 
 def test_param_groups_and_errors():
@@ -151,7 +151,7 @@ def test_param_groups_and_errors():
     opt = optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=0.1)
     (a.sum() + b.sum()).backward()
     opt.step()
-    assert np.allclose(a.numpy(), 0.9) and np.allclose(b.numpy(), 0.5)
+    assert np.allclose(a.detach().numpy(), 0.9) and np.allclose(b.detach().numpy(), 0.5)
     with pytest.raises(ValueError, match="empty parameter list"):
         optim.SGD([], lr=0.1)
     with pytest.raises(ValueError, match="leaf tensors"):

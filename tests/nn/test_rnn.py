@@ -13,7 +13,7 @@ rng = np.random.default_rng(0)
 
 def _double(m):
     for p in m.parameters():
-        p.data = p.data.astype(np.float64)
+        p.data = p.data.double()
     return m
 
 
@@ -62,8 +62,8 @@ def test_matches_torch(name):
     g = _double(getattr(nn, name)(3, 4, num_layers=2, batch_first=True))
     t = getattr(torch.nn, name)(3, 4, num_layers=2, batch_first=True).double()
     for n, p in g.named_parameters():
-        getattr(t, n).data = torch.tensor(p.numpy().copy())
+        getattr(t, n).data = torch.tensor(p.detach().numpy().copy())
     x = rng.standard_normal((2, 5, 3))
     go, _ = g(gw.tensor(x))
     to, _ = t(torch.tensor(x))
-    assert np.allclose(go.numpy(), to.detach().numpy(), atol=1e-12)
+    assert np.allclose(go.detach().numpy(), to.detach().numpy(), atol=1e-12)

@@ -49,7 +49,7 @@ def _backward_both(g_out, t_out):
     g_loss, t_loss = 0, 0
     for go, to in zip(g_outs, t_outs):
         assert go.shape == tuple(to.shape)
-        np.testing.assert_allclose(go.numpy(), to.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(go.detach().numpy(), to.detach().numpy(), rtol=1e-10, atol=1e-12)
         r = rng.standard_normal(go.shape)
         g_loss = g_loss + (go * gw.tensor(r)).sum()
         t_loss = t_loss + (to * torch.tensor(r)).sum()
@@ -202,12 +202,13 @@ def test_dropout_between_layers_of_a_bidirectional_stack(name):
     out = stack(x)[0]
     gw.manual_seed(3)
     mid = gw.dropout(first(x)[0], 0.5)
-    assert (mid.numpy() == 0).any()
-    np.testing.assert_allclose(out.numpy(), second(mid)[0].numpy(), rtol=1e-12)
+    assert (mid.detach().numpy() == 0).any()
+    np.testing.assert_allclose(out.detach().numpy(), second(mid)[0].detach().numpy(), rtol=1e-12)
     stack.eval()
     t = getattr(torch.nn, name)(3, 4, num_layers=2, bidirectional=True, dropout=0.5).double().eval()
     _load_from_torch(stack, t)
-    np.testing.assert_allclose(stack(x)[0].numpy(), t(torch.tensor(x.numpy()))[0].detach().numpy(), rtol=1e-10)
+    ref = t(torch.tensor(x.detach().numpy()))[0].detach().numpy()
+    np.testing.assert_allclose(stack(x)[0].detach().numpy(), ref, rtol=1e-10)
 
 
 def test_unidirectional_lstm_still_one_fused_node_per_layer():
@@ -234,7 +235,7 @@ def test_channel_dropout_zeroes_whole_channels_like_torch(cls, shape, const_axes
     gx = gw.tensor(x, requires_grad=True)
     with pytest.warns(UserWarning) if (cls, len(shape)) == ("Dropout2d", 3) else _nothing():
         y = g(gx)
-    ratio = y.numpy() / x
+    ratio = y.detach().numpy() / x
     assert set(np.round(np.unique(ratio), 12).tolist()) == {0.0, round(1 / 0.6, 12)}
     assert _whole_blocks(ratio, const_axes)                      # a channel is kept or dropped whole
     assert 0.2 < (ratio == 0).mean() < 0.6
@@ -290,7 +291,7 @@ def test_embedding_matches_torch(kw):
     g, t = _embedding_pair(**kw)
     idx = np.array([[2, 9, 2, 0], [5, 9, 9, 1]])
     g_out, t_out = g(gw.tensor(idx)), t(torch.tensor(idx))
-    np.testing.assert_allclose(g.weight.numpy(), t.weight.detach().numpy(), rtol=1e-12)   # max_norm renorm
+    np.testing.assert_allclose(g.weight.detach().numpy(), t.weight.detach().numpy(), rtol=1e-12)   # max_norm renorm
     _backward_both(g_out, t_out)
     _assert_grads(g, t)
     assert repr(g) == repr(t)
@@ -303,9 +304,9 @@ def test_embedding_from_pretrained():
         g = nn.Embedding.from_pretrained(gw.tensor(w), **kw)
         assert g.weight.requires_grad == t.weight.requires_grad
         assert g.weight.dtype == np.float64 and g.padding_idx == t.padding_idx
-        np.testing.assert_array_equal(g.weight.numpy(), w)       # the padding row is kept as given
+        np.testing.assert_array_equal(g.weight.detach().numpy(), w)       # the padding row is kept as given
         idx = np.array([1, 3, 1])
-        np.testing.assert_array_equal(g(gw.tensor(idx)).numpy(), t(torch.tensor(idx)).detach().numpy())
+        np.testing.assert_array_equal(g(gw.tensor(idx)).detach().numpy(), t(torch.tensor(idx)).detach().numpy())
         assert repr(g) == repr(t)
     shared = gw.tensor(w)
     emb = nn.Embedding.from_pretrained(shared)
@@ -549,7 +550,7 @@ def test_float32_defaults_match_torch(name):
     g_out, t_out = _flat(g(gw.tensor(x))), _flat(t(torch.tensor(x)))
     for go, to in zip(g_out, t_out):
         assert go.dtype == np.float32
-        np.testing.assert_allclose(go.numpy(), to.detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(go.detach().numpy(), to.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_lstm_without_time_steps_passes_the_state_through():

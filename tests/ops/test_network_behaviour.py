@@ -67,11 +67,11 @@ def test_pool_output_sizes_follow_pytorch(n, k, s, p, ceil):
 def test_max_pool_values_gradient_and_overlap():
     x = gw.tensor(rng.permutation(16).reshape(1, 1, 4, 4).astype(float), requires_grad=True)
     out = gw.max_pool2d(x, 2, stride=1)                     # overlapping windows
-    ref = np.max(np.lib.stride_tricks.sliding_window_view(x.numpy()[0, 0], (2, 2)), axis=(2, 3))
-    assert np.array_equal(out.numpy()[0, 0], ref)
+    ref = np.max(np.lib.stride_tricks.sliding_window_view(x.detach().numpy()[0, 0], (2, 2)), axis=(2, 3))
+    assert np.array_equal(out.detach().numpy()[0, 0], ref)
     out.sum().backward()
     assert x.grad.numpy().sum() == 9                         # one unit per window, accumulated
-    assert x.grad.numpy().flatten()[np.argmax(x.numpy())] >= 1
+    assert x.grad.numpy().flatten()[np.argmax(x.detach().numpy())] >= 1
 
 
 def test_avg_and_adaptive_pool():
@@ -85,7 +85,7 @@ def test_avg_and_adaptive_pool():
 def test_embedding_accumulates_and_skips_padding():
     w = gw.tensor(rng.standard_normal((4, 2)), requires_grad=True)
     out = gw.embedding(gw.tensor([[1, 1, 3], [0, 3, 3]]), w, padding_idx=3)
-    assert out.shape == (2, 3, 2) and np.array_equal(out.numpy()[0, 2], w.numpy()[3])
+    assert out.shape == (2, 3, 2) and np.array_equal(out.detach().numpy()[0, 2], w.detach().numpy()[3])
     out.sum().backward()
     assert w.grad.numpy()[:, 0].tolist() == [1.0, 2.0, 0.0, 0.0]
     with pytest.raises(IndexError, match="index 4 is out of range for 4 embeddings"):

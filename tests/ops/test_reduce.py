@@ -33,7 +33,7 @@ def check(fn, *xs, second=True):
         plain = gw.autograd.grad(out, xs, seed, retain_graph=True)
         graph = gw.autograd.grad(out, xs, seed, create_graph=True)
         for p, g in zip(plain, graph):
-            np.testing.assert_allclose(g.numpy(), p.numpy(), rtol=1e-12, atol=1e-12)
+            np.testing.assert_allclose(g.detach().numpy(), p.detach().numpy(), rtol=1e-12, atol=1e-12)
 
 
 # ------------------------------------------------------------------ values and dims
@@ -238,7 +238,7 @@ def test_max_min_with_dim_return_named_values_and_indices():
     r = x.max(dim=-1)
     assert isinstance(r, tuple) and len(r) == 2
     values, indices = r
-    np.testing.assert_array_equal(r.values.numpy(), A.max(axis=-1))
+    np.testing.assert_array_equal(r.values.detach().numpy(), A.max(axis=-1))
     np.testing.assert_array_equal(r.indices.numpy(), A.argmax(axis=-1))
     assert indices.dtype == np.int64 and not indices.requires_grad
     values.sum().backward()
@@ -312,14 +312,14 @@ def test_median_and_kthvalue_along_dim():
     x = gw.tensor(A, requires_grad=True)
     r = rapi.median(x, dim=-1)
     srt = np.sort(A, axis=-1)
-    np.testing.assert_array_equal(r.values.numpy(), srt[..., 1])      # n = 4: lower middle
+    np.testing.assert_array_equal(r.values.detach().numpy(), srt[..., 1])      # n = 4: lower middle
     np.testing.assert_array_equal(np.take_along_axis(A, r.indices.numpy()[..., None], -1)[..., 0],
-                                  r.values.numpy())
+                                  r.values.detach().numpy())
     r.values.sum().backward()
     assert x.grad.sum() == 6.0 and set(np.unique(x.grad.numpy())) == {0.0, 1.0}
     k = rapi.kthvalue(x, 3, dim=1, keepdim=True)
     assert k.values.shape == (2, 1, 4)
-    np.testing.assert_array_equal(k.values.numpy()[:, 0], np.sort(A, axis=1)[:, 2])
+    np.testing.assert_array_equal(k.values.detach().numpy()[:, 0], np.sort(A, axis=1)[:, 2])
     r = rapi.median(gw.tensor([[1.0, np.nan, 0.0], [3.0, 1.0, 2.0]]), dim=1)
     assert np.isnan(r.values.numpy()[0]) and r.indices.tolist() == [1, 2]
     with pytest.raises(gw.ShapeError, match="kthvalue: k=5 is out of range for dim 1 of size 3"):
@@ -402,7 +402,7 @@ def test_softmax_sums_to_one_and_is_stable():
     s = x.softmax(dim=1)
     assert s.tolist() == [[1.0, 0.0, 0.0]]
     ls = x.log_softmax(dim=-1)
-    assert np.isfinite(ls.numpy()).all() and ls.tolist() == [[0.0, -1000.0, -2000.0]]
+    assert np.isfinite(ls.detach().numpy()).all() and ls.tolist() == [[0.0, -1000.0, -2000.0]]
     (s.sum() * 0.0 + (s * gw.tensor([[1.0, 2.0, 3.0]])).sum() + ls[0, 2]).backward()
     assert np.isfinite(x.grad.numpy()).all()
     r = gw.tensor(RNG.standard_normal((3, 4, 5)))
@@ -423,7 +423,7 @@ def test_softmax_gradients_and_dim_is_required():
 def test_logsumexp_is_stable():
     x = gw.tensor([[1000.0, 1000.0], [-1000.0, -1000.0]], dtype=gw.float64, requires_grad=True)
     out = x.logsumexp(dim=1)
-    np.testing.assert_allclose(out.numpy(), [1000.0 + np.log(2), -1000.0 + np.log(2)])
+    np.testing.assert_allclose(out.detach().numpy(), [1000.0 + np.log(2), -1000.0 + np.log(2)])
     out.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), 0.5, rtol=1e-12)
     assert gw.tensor([-np.inf, -np.inf]).logsumexp(0).item() == -np.inf
@@ -438,7 +438,7 @@ def test_all_any_count_nonzero():
     for name, ref in (("all", np.all), ("any", np.any)):
         r = getattr(x, name)(dim=1)
         assert r.dtype == np.bool_ and r.grad_fn is None
-        assert r.tolist() == ref(x.numpy(), axis=1).tolist()
+        assert r.tolist() == ref(x.detach().numpy(), axis=1).tolist()
         assert getattr(x, name)().dtype == np.bool_
     c = x.count_nonzero(dim=0)
     assert c.dtype == np.int64 and c.tolist() == [2, 1, 2]

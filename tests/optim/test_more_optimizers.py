@@ -50,7 +50,7 @@ def gw_steps(opt, params, n):
 def run_gradwise(cls, kw, steps=20):
     params = gw_params()
     gw_steps(cls(params, **kw), params, steps)
-    return [p.numpy() for p in params]
+    return [p.detach().numpy() for p in params]
 
 
 # -------------------------------------------------- plain re-implementations (documented algorithms)
@@ -198,7 +198,7 @@ def test_lion_moves_each_element_by_lr_plus_decay():
     gw_loss(*params).backward()
     opt.step()
     for p, a, g in zip(params, START, np_grads(*START)):
-        np.testing.assert_allclose(p.numpy(), a * (1 - 0.005) - 0.01 * np.sign(g), rtol=1e-14)
+        np.testing.assert_allclose(p.detach().numpy(), a * (1 - 0.005) - 0.01 * np.sign(g), rtol=1e-14)
 
 
 # ------------------------------------------------------------- state dict and checkpoint round trips
@@ -222,12 +222,12 @@ def test_state_dict_round_trip_continues_identically(name):
     params = gw_params()
     opt = cls(params, **kw)
     gw_steps(opt, params, 8)
-    sd, values = opt.state_dict(), [p.numpy().copy() for p in params]
+    sd, values = opt.state_dict(), [p.detach().numpy().copy() for p in params]
     gw_steps(opt, params, 3)  # the state dict is a snapshot: later steps do not leak into it
     resumed, opt2 = _resume(cls, kw, sd, values, range(3))
     gw_steps(opt2, resumed, 7)
     for a, b in zip(resumed, straight):
-        assert np.array_equal(a.numpy(), b)
+        assert np.array_equal(a.detach().numpy(), b)
 
 
 @pytest.mark.parametrize("name", sorted(FIRST_OF_EACH))
@@ -237,16 +237,16 @@ def test_checkpoint_round_trip_continues_identically(name, tmp_path):
     params = gw_params()
     opt = cls(params, **kw)
     gw_steps(opt, params, 15)
-    straight = [p.numpy().copy() for p in params]
+    straight = [p.detach().numpy().copy() for p in params]
     params = gw_params()
     opt = cls(params, **kw)
     gw_steps(opt, params, 8)
-    gw.save({"params": [p.numpy() for p in params], "optim": opt.state_dict()}, tmp_path / "c.safetensors")
+    gw.save({"params": [p.detach().numpy() for p in params], "optim": opt.state_dict()}, tmp_path / "c.safetensors")
     ckpt = gw.load(tmp_path / "c.safetensors")
     resumed, opt2 = _resume(cls, kw, ckpt["optim"], ckpt["params"], range(3))
     gw_steps(opt2, resumed, 7)
     for a, b in zip(resumed, straight):
-        assert np.array_equal(a.numpy(), b)
+        assert np.array_equal(a.detach().numpy(), b)
 
 
 def test_checkpoint_keeps_the_state_of_a_scalar_parameter(tmp_path):
@@ -446,7 +446,7 @@ def run_gw_lbfgs(kw, calls, problem="rosen", x0=None):
         return loss
 
     losses = [float(opt.step(closure)) for _ in range(calls)]
-    return np.concatenate([A.numpy().reshape(-1), c.numpy()]), losses, opt, closure
+    return np.concatenate([A.detach().numpy().reshape(-1), c.detach().numpy()]), losses, opt, closure
 
 
 LBFGS_CASES = [
@@ -515,7 +515,7 @@ def test_lbfgs_strong_wolfe_reaches_the_rosenbrock_minimum():
     # At the (numerical) minimum a step evaluates the loss once, returns it and moves nothing.
     evals, loss = state["func_evals"], opt.step(closure)
     assert state["func_evals"] == evals + 1 and loss.item() < 1e-9
-    assert np.array_equal(np.concatenate([p.numpy().reshape(-1) for p in opt.param_groups[0]["params"]]), x)
+    assert np.array_equal(np.concatenate([p.detach().numpy().reshape(-1) for p in opt.param_groups[0]["params"]]), x)
 
 
 def test_lbfgs_state_round_trip_through_checkpoint(tmp_path):
@@ -533,7 +533,7 @@ def test_lbfgs_state_round_trip_through_checkpoint(tmp_path):
     for _ in range(3):
         opt2.step(closure)
     A, c = opt2.param_groups[0]["params"]
-    assert np.array_equal(np.concatenate([A.numpy().reshape(-1), c.numpy()]), straight)
+    assert np.array_equal(np.concatenate([A.detach().numpy().reshape(-1), c.detach().numpy()]), straight)
     assert len(sd["state"][0]["old_dirs"]) == n_dirs  # the state dict was a snapshot, not a view
 
 
@@ -554,14 +554,14 @@ def test_lbfgs_defaults_and_unused_parameter():
 
     first = opt.step(closure)
     assert isinstance(first, gw.Tensor) and first.item() == 13.0  # the loss at the starting point
-    np.testing.assert_allclose(a.numpy(), [1.0, 2.0], atol=1e-7)
+    np.testing.assert_allclose(a.detach().numpy(), [1.0, 2.0], atol=1e-7)
     assert unused.tolist() == [5.0]
     # Gradient within tolerance_grad: one evaluation, no iteration, nothing moves.
     state = opt.state[a]
-    evals, iters, before = state["func_evals"], state["n_iter"], a.numpy().copy()
+    evals, iters, before = state["func_evals"], state["n_iter"], a.detach().numpy().copy()
     opt.step(closure)
     assert (state["func_evals"], state["n_iter"]) == (evals + 1, iters)
-    assert np.array_equal(a.numpy(), before)
+    assert np.array_equal(a.detach().numpy(), before)
 
 
 # ------------------------------------------------------------------------------- validation

@@ -11,7 +11,7 @@ from gradwise.runs.recipe import RecipeError, RunConfig, load_task, run_task, va
 
 
 def _rows(x):
-    return {tuple(np.round(r, 6)) for r in np.asarray(x.data, dtype=np.float64)}
+    return {tuple(np.round(r, 6)) for r in np.asarray(x.detach().numpy(), dtype=np.float64)}
 
 
 @pytest.mark.parametrize("dataset", ["iris", "diabetes"])
@@ -23,17 +23,17 @@ def test_the_split_is_disjoint_from_training_and_test_and_covers_the_training_sp
     train, val, test = _rows(task.x_train), _rows(task.x_val), _rows(task.x_test)
     assert not train & val and not val & test and not train & test
     assert train | val == _rows(raw.x_train)
-    np.testing.assert_array_equal(task.x_test.data, raw.x_test.data)     # the test split is untouched
+    np.testing.assert_array_equal(task.x_test.numpy(), raw.x_test.numpy())     # the test split is untouched
 
 
 def test_the_split_is_reproducible_from_the_seed_and_stratified():
     a, b = run_task(RunConfig(dataset="iris", seed=1)), run_task(RunConfig(dataset="iris", seed=1))
-    np.testing.assert_array_equal(a.x_val.data, b.x_val.data)
-    np.testing.assert_array_equal(a.y_val.data, b.y_val.data)
-    np.testing.assert_array_equal(a.x_train.data, b.x_train.data)
+    np.testing.assert_array_equal(a.x_val.detach().numpy(), b.x_val.detach().numpy())
+    np.testing.assert_array_equal(a.y_val.detach().numpy(), b.y_val.detach().numpy())
+    np.testing.assert_array_equal(a.x_train.detach().numpy(), b.x_train.detach().numpy())
     other = run_task(RunConfig(dataset="iris", seed=2))
     assert _rows(other.x_val) != _rows(a.x_val)
-    assert np.bincount(a.y_val.data).tolist() == [4, 4, 4]       # 40 per class in training: 10% of each
+    assert np.bincount(a.y_val.detach().numpy()).tolist() == [4, 4, 4]       # 40 per class in training: 10% of each
     labels = np.repeat(np.arange(3), [50, 30, 20])
     tr, va = validation_split(labels, 0.2, seed=0, stratify=True)
     assert np.bincount(labels[va]).tolist() == [10, 6, 4] and len(np.intersect1d(tr, va)) == 0
@@ -52,11 +52,11 @@ def test_val_fraction_is_checked_and_zero_means_no_validation():
 def test_regression_targets_are_standardised_from_the_training_part_and_reported_in_their_units():
     cfg = RunConfig(dataset="diabetes")
     raw, task = load_task(cfg), run_task(cfg)
-    assert abs(float(task.y_train.data.mean())) < 1e-4 and abs(float(task.y_train.data.std()) - 1) < 1e-4
-    np.testing.assert_allclose(task.y_test.data * task.target_std + task.target_mean, raw.y_test.data, rtol=1e-5)
+    assert abs(float(task.y_train.numpy().mean())) < 1e-4 and abs(float(task.y_train.numpy().std()) - 1) < 1e-4
+    np.testing.assert_allclose(task.y_test.numpy() * task.target_std + task.target_mean, raw.y_test.numpy(), rtol=1e-5)
     assert task.in_target_units({"loss": 1.0, "mse": 2.0, "mae": 1.0, "r2": 0.5}) == pytest.approx(
         {"loss": task.target_std ** 2, "mse": 2 * task.target_std ** 2, "mae": task.target_std, "r2": 0.5})
-    np.testing.assert_array_equal(load_task(cfg).y_train.data, raw.y_train.data)     # the loader stays raw
+    np.testing.assert_array_equal(load_task(cfg).y_train.numpy(), raw.y_train.numpy())     # the loader stays raw
 
 
 def test_a_run_validates_on_its_own_split_and_evaluate_reproduces_the_test_figures(tmp_path):
@@ -92,7 +92,7 @@ def test_a_resumed_run_uses_the_same_split_and_ends_bit_exact(tmp_path):
                                   whole.trainer.history.epochs["val_loss"])
     assert resumed.test_metrics == whole.test_metrics
     for a, b in zip(whole.trainer.model.parameters(), resumed.trainer.model.parameters()):
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
 
 
 def test_an_old_run_folder_without_val_fraction_keeps_its_whole_training_split(tmp_path):
@@ -106,4 +106,4 @@ def test_an_old_run_folder_without_val_fraction_keeps_its_whole_training_split(t
     assert old.val_fraction == 0.0 and old.standardize_targets is False
     raw, task = load_task(RunConfig(dataset="diabetes")), run_task(RunConfig(dataset="diabetes",
                                                                               standardize_targets=False))
-    np.testing.assert_array_equal(task.y_test.data, raw.y_test.data)
+    np.testing.assert_array_equal(task.y_test.numpy(), raw.y_test.numpy())

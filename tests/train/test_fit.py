@@ -106,7 +106,8 @@ def test_full_batch_step_equals_one_gradient_descent_step_by_hand():
     loss = nn.CrossEntropyLoss()(ref(x), y)
     loss.backward()
     for p, q in zip(model.parameters(), ref.parameters()):
-        np.testing.assert_allclose(p.numpy(), q.numpy() - 0.3 * q.grad.numpy(), rtol=1e-13, atol=1e-15)
+        step = q.detach().numpy() - 0.3 * q.grad.numpy()
+        np.testing.assert_allclose(p.detach().numpy(), step, rtol=1e-13, atol=1e-15)
 
 
 def run_params(seed_loader, epochs=2):
@@ -114,7 +115,7 @@ def run_params(seed_loader, epochs=2):
     model = mlp(seed=5)
     fit(model, nn.CrossEntropyLoss(), gw.optim.SGD(model.parameters(), lr=0.1), (x, y), epochs=epochs,
         batch_size=8, progress=False, generator=gw.Generator().manual_seed(seed_loader))
-    return [p.numpy().copy() for p in model.parameters()]
+    return [p.detach().numpy().copy() for p in model.parameters()]
 
 
 def test_shuffling_is_reproducible_under_a_seed_and_differs_across_seeds():
@@ -131,7 +132,7 @@ def test_manual_seed_makes_runs_with_default_generators_reproducible():
         model = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Dropout(0.3), nn.Linear(8, 3))
         fit(model, nn.CrossEntropyLoss(), gw.optim.Adam(model.parameters(), lr=0.01), (x, y), epochs=2,
             batch_size=8, progress=False)
-        return [p.numpy().copy() for p in model.parameters()]
+        return [p.detach().numpy().copy() for p in model.parameters()]
 
     for p, q in zip(run(), run()):
         np.testing.assert_array_equal(p, q)
@@ -174,7 +175,7 @@ def test_validation_does_not_change_training_or_mode():
         fit(m, nn.CrossEntropyLoss(), gw.optim.SGD(m.parameters(), lr=0.1), (x, y), val_data=val, epochs=2,
             batch_size=8, progress=False, generator=gw.Generator().manual_seed(0))
     for p, q in zip(m1.parameters(), m2.parameters()):
-        np.testing.assert_array_equal(p.numpy(), q.numpy())
+        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
 
 
 def test_early_stopping_stops_and_restores_best_weights():
@@ -186,7 +187,7 @@ def test_early_stopping_stops_and_restores_best_weights():
     class Score(Callback):      # a scripted figure, so the stopping epoch is known in advance
         def on_epoch_end(self, trainer, epoch, logs):
             logs["score"] = script[epoch]
-            seen.append([p.numpy().copy() for p in trainer.model.parameters()])
+            seen.append([p.detach().numpy().copy() for p in trainer.model.parameters()])
 
     stopper = EarlyStopping(monitor="score", mode="max", patience=2, restore_best_weights=True)
     t = Trainer(model, nn.CrossEntropyLoss(), gw.optim.SGD(model.parameters(), lr=0.1), batch_size=8,
@@ -196,7 +197,7 @@ def test_early_stopping_stops_and_restores_best_weights():
     assert len(h) == 5 and stopper.best_epoch == 1 and stopper.stopped_epoch == 4
     assert "score did not improve" in t.stop_reason
     for p, q in zip(model.parameters(), seen[1]):
-        np.testing.assert_array_equal(p.numpy(), q)
+        np.testing.assert_array_equal(p.detach().numpy(), q)
 
 
 def test_terminate_on_nan_and_clear_message():
@@ -239,7 +240,7 @@ def test_model_checkpoint_writes_best_and_last(tmp_path):
     last = read_checkpoint(tmp_path / "last.ckpt")
     assert last["counters"]["epoch"] == 3 and last["counters"]["batch_in_epoch"] == 0
     for v, p in zip(last["model"].values(), model.parameters()):
-        np.testing.assert_array_equal(v.numpy(), p.numpy())
+        np.testing.assert_array_equal(v.detach().numpy(), p.detach().numpy())
     assert (tmp_path / "best.ckpt").is_file()
     assert len((tmp_path / "log.csv").read_text().strip().splitlines()) == 4
 

@@ -77,7 +77,7 @@ def train(dtype, own, callbacks=(), resume=None, ckpt_dir=None, scheduler=False,
 
 def assert_same_run(a, b):
     for p, q in zip(a.model.parameters(), b.model.parameters()):
-        np.testing.assert_array_equal(p.numpy(), q.numpy())
+        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
     for k, v in a.history.steps.items():
         if k != "wall_time":
             np.testing.assert_array_equal(v, b.history.steps[k], err_msg=k)
@@ -133,13 +133,13 @@ def test_checkpoint_from_another_model_is_refused_and_touches_nothing(tmp_path):
         train(np.float32, True, callbacks=[FailAt(3)], ckpt_dir=tmp_path)
     gen = gw.Generator().manual_seed(0)
     other = nn.Sequential(nn.Linear(4, 32, generator=gen), nn.ReLU(), nn.Linear(32, 2, generator=gen))
-    before = [p.numpy().copy() for p in other.parameters()]
+    before = [p.detach().numpy().copy() for p in other.parameters()]
     opt = gw.optim.Adam(other.parameters())
     t = Trainer(other, nn.CrossEntropyLoss(), opt, progress=False)
     with pytest.raises(CheckpointError, match=r"different model.*0.weight: checkpoint \(16, 4\) vs model \(32, 4\)"):
         t.fit(data(np.float32), epochs=2, resume=tmp_path / "interrupted.ckpt")
     for p, q in zip(other.parameters(), before):
-        np.testing.assert_array_equal(p.numpy(), q)
+        np.testing.assert_array_equal(p.detach().numpy(), q)
     assert opt.state == {} and len(t.history) == 0
 
 
@@ -165,7 +165,7 @@ def _fresh_trainer():
     model, opt, sched, loader_gen = build(np.float32, True)
     t = Trainer(model, nn.CrossEntropyLoss(), opt, batch_size=8, metrics=["accuracy"], progress=False,
                 generator=loader_gen)
-    return t, [p.numpy().copy() for p in model.parameters()]
+    return t, [p.detach().numpy().copy() for p in model.parameters()]
 
 
 @pytest.mark.parametrize("damage", ["no counters", "no history", "counters.epoch is text", "no rng",
@@ -189,7 +189,7 @@ def test_a_partial_training_checkpoint_is_refused_before_anything_changes(tmp_pa
     with pytest.raises(CheckpointError, match="not a complete training checkpoint.*nothing was loaded"):
         t.fit(data(np.float32), epochs=2, resume=tmp_path / "damaged.ckpt")
     for p, q in zip(t.model.parameters(), before):
-        np.testing.assert_array_equal(p.numpy(), q)
+        np.testing.assert_array_equal(p.detach().numpy(), q)
     assert t.optimizer.state == {} and len(t.history) == 0 and t.global_step == 0
 
 
@@ -201,5 +201,5 @@ def test_a_resume_that_fails_half_way_puts_everything_back(tmp_path):
     with pytest.raises(CheckpointError, match="could not be loaded.*nothing was changed"):
         t.fit(data(np.float32), epochs=2, resume=tmp_path / "late.ckpt")
     for p, q in zip(t.model.parameters(), before):
-        np.testing.assert_array_equal(p.numpy(), q)
+        np.testing.assert_array_equal(p.detach().numpy(), q)
     assert t.optimizer.state == {} and t.global_step == 0 and t.epoch == 0

@@ -60,7 +60,7 @@ def test_the_loop_calls_every_hook_and_trains_exactly_as_without_it():
     rec = Recording()
     model_b, trainer = _trainer(strategy=rec)
     history_b = trainer.fit((x, y), epochs=2, val_data=(x, y))
-    np.testing.assert_array_equal(model_a.weight.data, model_b.weight.data)
+    np.testing.assert_array_equal(model_a.weight.detach().numpy(), model_b.weight.detach().numpy())
     np.testing.assert_array_equal(history_a.epochs["val_accuracy"], history_b.epochs["val_accuracy"])
     assert {"train_loader", "eval_loader", "start", "synchronize", "reduce_sums", "reduce_metrics"} <= set(rec.calls)
     assert rec.calls.count("synchronize") == 2 * 3          # one per step: 24 samples in batches of 8, 2 epochs

@@ -164,7 +164,7 @@ class Embedding(Module):
             init.normal_(self.weight, generator=generator)
             if padding_idx is not None:
                 with no_grad():
-                    self.weight.data[padding_idx] = 0
+                    self.weight._data[padding_idx] = 0
         else:
             if tuple(_weight.shape) != (num_embeddings, embedding_dim):
                 raise ShapeError(f"Embedding: _weight has shape {format_shape(_weight.shape)}, expected "
@@ -188,7 +188,7 @@ class Embedding(Module):
             self._renorm(indices)
         out = F.embedding(indices, self.weight, self.padding_idx)
         if self.scale_grad_by_freq and out.requires_grad:
-            idx = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
+            idx = np.asarray(indices._data if isinstance(indices, Tensor) else indices)
             _, inverse, counts = np.unique(idx, return_inverse=True, return_counts=True)
             scale = (1.0 / counts[inverse.reshape(idx.shape)]).astype(out.dtype)[..., None]
             out.register_hook(lambda g: g * scale)
@@ -198,8 +198,8 @@ class Embedding(Module):
         # PyTorch's embedding_renorm_: rows read by this call whose norm exceeds max_norm are
         # scaled (in place, outside autograd) to max_norm / (norm + 1e-7) of their size.
         assert self.max_norm is not None
-        idx = np.unique(np.asarray(indices.data if isinstance(indices, Tensor) else indices))
-        w = self.weight.data
+        idx = np.unique(np.asarray(indices._data if isinstance(indices, Tensor) else indices))
+        w = self.weight._data
         rows = w[idx]
         norms = np.linalg.norm(rows, ord=self.norm_type, axis=1)
         big = norms > self.max_norm
