@@ -40,4 +40,5 @@ from gradwise.nn.modules.loss import (
 from gradwise.nn.modules.misc import Dropout, Dropout1d, Dropout2d, Dropout3d, Embedding
 from gradwise.nn.modules.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from gradwise.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from gradwise.nn.modules.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 from gradwise.nn.parameter import Parameter

@@ -21,6 +21,7 @@ from gradwise.autograd.grad_mode import no_grad
 from gradwise.autograd.tensor import Tensor
 from gradwise.dtypes import require_same_dtype
 from gradwise.errors import ShapeError, format_shape
+from gradwise.nn.interpolation import interpolate  # noqa: F401  (re-exported)
 from gradwise.nn.loss_functions import (  # noqa: F401  (re-exported)
     binary_cross_entropy,
     binary_cross_entropy_with_logits,

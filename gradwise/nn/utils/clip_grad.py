@@ -1,14 +1,12 @@
-"""``nn.utils``: gradient clipping and flat parameter vectors."""
+"""``nn.utils.clip_grad_norm_`` and ``clip_grad_value_``: gradient clipping."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
-from gradwise.api.functions import cat
 from gradwise.autograd.tensor import Tensor
 from gradwise.errors import GradwiseError
 
@@ -57,19 +55,3 @@ def clip_grad_value_(parameters: Any, clip_value: float) -> None:
     """Clamp every gradient element into ``[-clip_value, clip_value]``."""
     for g in _grads(parameters):
         g._data = np.clip(g._data, -clip_value, clip_value)
-
-
-def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
-    """All parameters flattened and concatenated (a differentiable view of the values)."""
-    return cat([p.reshape(-1) for p in parameters])
-
-
-def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
-    """Copy consecutive slices of ``vec`` into the parameters (in place)."""
-    i = 0
-    for p in parameters:
-        n = p.numel()
-        p._write(vec._data[i:i + n].reshape(p.shape))
-        i += n
-    if i != vec.numel():
-        raise ValueError(f"vector_to_parameters: vector has {vec.numel()} elements, parameters need {i}")
