@@ -33,6 +33,7 @@ import numpy as np
 
 from gradwise.api.creation import tensor
 from gradwise.errors import ShapeError, format_shape
+from gradwise.insight.html_repr import derivation_html
 
 
 class DerivationShapeError(ShapeError):
@@ -122,6 +123,13 @@ class Derivation:
         return "\n".join(lines)
 
     __str__ = to_text
+
+    def __repr__(self) -> str:
+        return self.to_text()
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: each step's formula and dimension check, values folded, then the comparison."""
+        return derivation_html(self)
 
 
 def _sigmoid(u: np.ndarray) -> np.ndarray:

@@ -22,6 +22,7 @@ from typing import Any
 
 from gradwise.autograd.tensor import Tensor
 from gradwise.errors import format_shape
+from gradwise.insight.html_repr import shape_audit_html
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,11 @@ class ShapeAudit:
         return "\n".join(lines)
 
     __str__ = to_text
+    __repr__ = to_text
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: the table of shapes and the failure with its fix (self-contained HTML)."""
+        return shape_audit_html(self)
 
 
 def _gradient_text(shape: tuple[int, ...] | None) -> str:

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from gradwise.atomic_files import write_text_atomic
+from gradwise.train.history_display import history_html, history_text
 
 STEP_KEYS = ("step", "epoch", "loss", "lr", "grad_norm", "samples_seen", "wall_time")
 
@@ -85,7 +86,12 @@ class History:
         return len(self._epochs.get("epoch", []))
 
     def __repr__(self) -> str:
-        return f"History(epochs={len(self)}, steps={len(self._steps['step'])}, keys={sorted(self._epochs)})"
+        """A table of the epochs (see :mod:`gradwise.train.history_display`)."""
+        return history_text(self)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: the loss curves and the table of epochs, self-contained HTML."""
+        return history_html(self)
 
     # ------------------------------------------------------------------ export
     def to_csv(self, path: str | os.PathLike[str], level: str = "epoch") -> None:
