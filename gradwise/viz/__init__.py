@@ -12,3 +12,4 @@ from gradwise.viz.function_plots import plot_descent, plot_function_surface, plo
 from gradwise.viz.html_report import ReportError, report, write_run_report
 from gradwise.viz.landscape_plots import plot_interpolation, plot_surface
 from gradwise.viz.minima_plots import plot_basins, plot_tangents
+from gradwise.viz.report_compare import compare_runs

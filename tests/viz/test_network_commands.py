@@ -1,9 +1,9 @@
-"""``gradwise lr-find``, ``batch-modes``, ``landscape`` and ``report`` through their own parser."""
+"""``gradwise lr-find``, ``batch-modes`` and ``landscape`` through their own parser (``report``:
+tests/report/test_report_command.py)."""
 
 from __future__ import annotations
 
 import argparse
-import json
 
 import pytest
 
@@ -59,19 +59,6 @@ def test_landscape_of_a_run_folder(run_dir, kind, tmp_path, capsys):
     assert "landscape:" in text and "note:" not in text      # a trajectory replay ends at final.ckpt exactly
 
 
-def test_report_rebuilds_the_page(run_dir, tmp_path, capsys):
-    assert _run(["report", str(run_dir)]) == 0
-    page = (run_dir / "report.html").read_text(encoding="utf-8")
-    assert "iris" in page and 'id="curves"' in page and "No gradient monitor" in page
-    out = tmp_path / "replayed.html"
-    assert _run(["report", str(run_dir), "--replay", "--out", str(out)]) == 0
-    page = out.read_text(encoding="utf-8")
-    for section in ('id="verdicts"', 'id="histograms"', 'id="landscape"', 'id="fig-gradient-flow"'):
-        assert section in page
-    assert "replayed 3 epochs" in capsys.readouterr().out
-    assert json.loads((run_dir / "config.json").read_text())["dataset"] == "iris"
-
-
 def test_bad_values_give_one_line_errors(run_dir, tmp_path):
     with pytest.raises(CommandError, match=r"--out: the figure file must end in .png, .svg, .pdf, got '.*x.jpg'"):
         _run(["lr-find", "--out", str(tmp_path / "x.jpg")])
@@ -81,10 +68,6 @@ def test_bad_values_give_one_line_errors(run_dir, tmp_path):
         _run(["lr-find", "--smooth", "1.5", "--out", str(tmp_path / "x.png")])
     with pytest.raises(CommandError, match="is not a run folder \\(no config.json\\)"):
         _run(["landscape", str(tmp_path), "--out", str(tmp_path / "x.png")])
-    with pytest.raises(CommandError, match="has no history.json"):
-        _run(["report", str(tmp_path)])
-    with pytest.raises(CommandError, match="--out: the report file must end in .html"):
-        _run(["report", str(run_dir), "--out", str(tmp_path / "r.txt")])
     from gradwise.runs.recipe import RecipeError
 
     with pytest.raises(RecipeError, match="--model: invalid spec 'cnn'"):
