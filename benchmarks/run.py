@@ -4,6 +4,7 @@
     python benchmarks/run.py --markdown           # also the Markdown tables of benchmarks/RESULTS.md
     python benchmarks/run.py --only W1_tiny_mlp,W4_cnn --runs 1
     python benchmarks/run.py --torch-python /path/to/python-with-torch
+    python benchmarks/run.py --compile            # gradwise.compile'd W1/W2 vs eager, NumPy, PyTorch
 
 Each (workload, framework) pair runs in its own subprocess (no shared caches, threads or
 allocator state) that checks, warms up, calibrates and times (benchmarks/measure.py).
@@ -94,7 +95,12 @@ def main() -> int:
     ap.add_argument("--only", default=None, help="comma-separated workload names")
     ap.add_argument("--markdown", action="store_true", help="also print the tables as Markdown")
     ap.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "latest.json"))
+    ap.add_argument("--compile", action="store_true",
+                    help="time gradwise.compile'd W1/W2/W3 steps against eager gradwise, NumPy by hand and "
+                         "PyTorch (same run); writes benchmarks/results/compile.json")
     args = ap.parse_args()
+    if args.compile:
+        return compile_comparison(args)
 
     from benchmarks.workloads import WORKLOADS
 
@@ -122,6 +128,46 @@ def main() -> int:
               "repeats": args.repeats, "min_time": args.min_time, "rtol": args.rtol, "targets": TARGETS,
               "results": results, "import_seconds": imports}
     out.write_text(json.dumps(report, indent=2))
+    print(f"\nwrote {out}", file=sys.stderr)
+    return 1 if any(r.get("error") for r in results.values()) else 0
+
+
+def compile_comparison(args: argparse.Namespace) -> int:
+    """``--compile``: each of eager gradwise, compiled gradwise, NumPy and PyTorch in its own
+    subprocess, interleaved ``--runs`` times; medians and ratios as in the main table."""
+    from benchmarks.compiled import COMPILED_WORKLOADS, compile_table, cpu_model, run_compiled_sub
+
+    names = args.only.split(",") if args.only else ["W1_tiny_mlp", "W2_mlp_b128", "W3_op_overhead"]
+    unknown = [n for n in names if n not in COMPILED_WORKLOADS]
+    if unknown:
+        raise SystemExit(f"--compile times {list(COMPILED_WORKLOADS)}; not {unknown}")
+    results: dict[str, Any] = {}
+    for name in names:
+        runs: dict[str, list[dict[str, Any]]] = {fw: [] for fw in ("gradwise", "compiled", "numpy", "torch")}
+        for _ in range(args.runs):
+            for fw in runs:
+                if fw == "compiled":
+                    res = run_compiled_sub(name, args.repeats, args.min_time, args.threads, args.malloc)
+                else:
+                    python = args.torch_python if fw == "torch" else sys.executable
+                    res = run_sub(python, name, fw, args.repeats, args.min_time, args.threads, args.malloc)
+                if res is not None:
+                    runs[fw].append(res)
+        error = disagreement({fw: r[-1]["check"] for fw, r in runs.items() if r}, args.rtol)
+        results[name] = {"runs": runs, "error": error} if error else {
+            "runs": runs, "median_cpu": _median_of(runs, "cpu_seconds_per_step"),
+            "median_wall": _median_of(runs, "wall_seconds_per_step")}
+        print(f"{name}: done", file=sys.stderr)
+    cpu = cpu_model()
+    print(f"\nCPU: {cpu}; {args.threads} BLAS thread(s); malloc {args.malloc}; median of {args.runs} runs")
+    for clock in (args.clock, "wall" if args.clock == "cpu" else "cpu"):
+        print(f"\n{clock} time, steps/s:\n")
+        print(compile_table(results, clock))
+    out = Path(args.json).with_name("compile.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+                               "command": " ".join(["python", *sys.argv]), "cpu": cpu, "machine": machine(),
+                               "threads": args.threads, "malloc": args.malloc, "results": results}, indent=2))
     print(f"\nwrote {out}", file=sys.stderr)
     return 1 if any(r.get("error") for r in results.values()) else 0
 

@@ -104,6 +104,8 @@ _LAZY = ("data", "train", "insight", "viz", "distributed", "distributions", "run
 
 if _typing.TYPE_CHECKING:   # what __getattr__ loads on first use, for type checkers and IDEs
     from gradwise import data, distributed, distributions, insight, runs, train, viz
+    from gradwise.compile.compiled import compile  # noqa: A004  (torch.compile's name)
+    from gradwise.insight.summary import summary
 
 
 def __getattr__(name: str) -> object:
@@ -112,4 +114,12 @@ def __getattr__(name: str) -> object:
         import importlib
 
         return importlib.import_module(f"gradwise.{name}")
+    if name == "compile":       # gw.compile(step): the package gradwise.compile is callable
+        import importlib
+
+        return importlib.import_module("gradwise.compile")
+    if name == "summary":       # gw.summary(model, input_size=...): lives in insight, loaded on first use
+        from gradwise.insight.summary import summary
+
+        return summary
     raise AttributeError(f"module 'gradwise' has no attribute {name!r}")
