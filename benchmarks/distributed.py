@@ -18,7 +18,10 @@ Two ways to scale:
   one process); efficiency as above.
 
 The gradient allreduce alone (the 535,818 float32 gradients of W2, 2.0 MiB, one bucket)
-is timed separately as the median of 50 calls.  Requires ``pip install 'gradwise[mpi]'``.
+is timed separately as the median of 50 calls.  On a shared machine, ``--launches K``
+launches every configuration K times (the configurations taking turns, so a slow spell
+hits them alike) and keeps each one's fastest launch: the one least slowed by other processes.  The header names the CPU
+(``lscpu``) and the load average at the start.  Requires ``pip install 'gradwise[mpi]'``.
 """
 
 from __future__ import annotations
@@ -110,11 +113,22 @@ def launch(ranks: int, per_rank_batch: int, steps: int, repeats: int) -> dict:
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+def cpu_name() -> str:
+    """The CPU's model name as ``lscpu`` reports it ("unknown" without lscpu)."""
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    names = [line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name:")]
+    return names[0] if names else "unknown"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ranks", default="1,2", help="comma-separated numbers of ranks (default 1,2)")
     ap.add_argument("--steps", type=int, default=40, help="steps per timed epoch")
     ap.add_argument("--repeats", type=int, default=3, help="timed epochs (median reported)")
+    ap.add_argument("--launches", type=int, default=1, help="launches per configuration; the fastest is kept")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--per-rank-batch", type=int, default=GLOBAL_BATCH, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -122,26 +136,32 @@ def main() -> None:
         worker(args.per_rank_batch, args.steps, args.repeats)
         return
     ranks = [int(r) for r in args.ranks.split(",")]
-    print(f"W2 data-parallel (MLP 784-512-256-10, SGD momentum), 1 BLAS thread per rank, {os.cpu_count()} cores")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"W2 data-parallel (MLP 784-512-256-10, SGD momentum), 1 BLAS thread per rank, {os.cpu_count()} cores "
+          f"({cpu_name()}), load average {load:.2f}, fastest of {args.launches} launch(es)")
     print(f"{'scaling':<8} {'ranks':>5} {'batch/rank':>10} {'samples/s':>10} {'ms/step':>8} {'allreduce ms':>12} "
           f"{'efficiency':>10}")
-    results: dict[str, list[dict]] = {"weak": [], "strong": []}
-    for mode in ("weak", "strong"):
-        base = None
-        for r in ranks:
-            if mode == "strong" and GLOBAL_BATCH % r:
-                continue
+    configs = [(mode, r) for mode in ("weak", "strong") for r in ranks if mode == "weak" or GLOBAL_BATCH % r == 0]
+    best: dict[tuple[str, int], dict] = {}
+    for _ in range(max(1, args.launches)):     # the configurations take turns, so slow spells hit all alike
+        for mode, r in configs:
             row = launch(r, GLOBAL_BATCH if mode == "weak" else GLOBAL_BATCH // r, args.steps, args.repeats)
-            base = row["samples_per_second"] if r == 1 else base
-            row["efficiency"] = row["samples_per_second"] / (r * base) if base else None
-            results[mode].append(row)
-            eff = f"{row['efficiency']:.0%}" if row["efficiency"] is not None else "n/a"
-            ar = f"{row['allreduce_ms']:.3f}" if r > 1 else "-"
-            print(f"{mode:<8} {r:>5} {row['per_rank_batch']:>10} {row['samples_per_second']:>10.0f} "
-                  f"{row['ms_per_step']:>8.2f} {ar:>12} {eff:>10}")
+            if (mode, r) not in best or row["samples_per_second"] > best[mode, r]["samples_per_second"]:
+                best[mode, r] = row
+    results: dict[str, list[dict]] = {"weak": [], "strong": []}
+    for mode, r in configs:
+        row = best[mode, r]
+        base = best[mode, 1]["samples_per_second"] if (mode, 1) in best else None
+        row["efficiency"] = row["samples_per_second"] / (r * base) if base else None
+        results[mode].append(row)
+        eff = f"{row['efficiency']:.0%}" if row["efficiency"] is not None else "n/a"
+        ar = f"{row['allreduce_ms']:.3f}" if r > 1 else "-"
+        print(f"{mode:<8} {r:>5} {row['per_rank_batch']:>10} {row['samples_per_second']:>10.0f} "
+              f"{row['ms_per_step']:>8.2f} {ar:>12} {eff:>10}")
     out = ROOT / "benchmarks" / "results"
     out.mkdir(exist_ok=True)
-    (out / "distributed.json").write_text(json.dumps(results, indent=2) + "\n")
+    meta = {"cpu": cpu_name(), "cores": os.cpu_count(), "load_average": load, "launches": args.launches}
+    (out / "distributed.json").write_text(json.dumps({"machine": meta, **results}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -51,7 +51,11 @@ def register(subparsers: Any) -> None:
     train.add_argument("--data-root", help="folder with MNIST IDX files (mnist, fashion_mnist)")
     train.add_argument("--download", action="store_true", default=None, help="fetch MNIST files if missing")
     train.add_argument("--out", help="run folder (default: runs/<dataset>-<time>)")
-    train.add_argument("--resume", help="a checkpoint file, or a run folder to continue")
+    train.add_argument("--resume", help="a checkpoint file, or a run folder to continue (with --epochs: to train "
+                                        "further; a cosine or onecycle schedule cannot be lengthened)")
+    train.add_argument("--init-from", metavar="CKPT|RUN",
+                       help="start a new run from the weights of a checkpoint or run folder (a fresh optimizer "
+                            "and schedule; the same --model and --activation)")
     train.add_argument("--config", help="a TOML file of settings (keys as the options, with underscores)")
     train.add_argument("--checkpoint-every", metavar="N|Nepochs|Nsteps",
                        help="write last.ckpt every N epochs (default 1) or every N steps (e.g. 500steps); 0: never")
@@ -110,12 +114,8 @@ def _resume_target(resume: str) -> tuple[Path, Path | None]:
 
 
 def _refuse_ignored(cfg: Any, given: set[str]) -> None:
-    """A setting that the chosen optimizer or mode would ignore is an error, not a silent no-op."""
-    from gradwise.optim.registry import get_optimizer
-
-    if "momentum" in given and "momentum" not in get_optimizer(cfg.optimizer).settings:
-        raise GradwiseError(f"--momentum: optimizer {cfg.optimizer} has no momentum setting; use --optimizer "
-                            "momentum or nesterov (SGD with momentum), or leave --momentum out")
+    """A setting that the chosen mode would ignore is an error, not a silent no-op (momentum for an
+    optimizer without it is refused by ``RunConfig.validate``)."""
     if "batch_size" in given and cfg.mode != "minibatch":
         per_step = "the whole training set" if cfg.mode == "full" else "one sample"
         raise GradwiseError(f"--batch-size: mode {cfg.mode} uses {per_step} per step; use --mode minibatch "
@@ -126,6 +126,9 @@ def _train_config(args: argparse.Namespace) -> tuple[Any, Path, Path | None]:
     from gradwise.runs.recipe import RunConfig
 
     values: dict[str, Any] = {}
+    if args.resume is not None and args.init_from is not None:
+        raise GradwiseError("--init-from: --resume continues a run from its checkpoint, --init-from starts a new "
+                            "run from other weights; give one of them")
     ckpt, run_dir = (None, None) if args.resume is None else _resume_target(args.resume)
     if run_dir is not None:
         from gradwise.runs.folders import read_config
@@ -180,6 +183,7 @@ def run_training(cfg: Any, out: Path, resume: Path | None, title: str, distribut
     and the test figures; returns the exit status (130 after Ctrl-C, with how to resume)."""
     from gradwise.allocator import set_allocator_tuning
     from gradwise.runs.folders import RunDivergedError, train_run
+    from gradwise.runs.model_summary import run_summary
     from gradwise.train.errors import TrainingInterrupted
     from gradwise.train.interrupts import exit_status
 
@@ -191,6 +195,8 @@ def run_training(cfg: Any, out: Path, resume: Path | None, title: str, distribut
               f"{cfg.epochs} epochs, mode {cfg.mode}" + (batch if cfg.mode == "minibatch" else "")
               + f" -> {out}" + (f" (resuming from {resume})" if resume else ""), flush=True)
     try:
+        if rank == 0:       # the model first: layers, output shapes, parameters, memory (gw.summary)
+            print(run_summary(cfg), flush=True)
         result = train_run(cfg, out, resume=resume, distributed=distributed, allow_divergence=allow_divergence)
     except RunDivergedError as exc:
         if rank == 0:

@@ -12,7 +12,8 @@ imported), or build the pieces yourself:
 * whole models: :func:`broadcast_parameters` (parameters and buffers from one rank to
   all) and :func:`allreduce_gradients` (gradients averaged in a few bucketed calls);
 * data: :class:`DistributedSampler` (each rank's shard of each epoch, reshuffled per
-  epoch from a shared seed) and :class:`ShardSampler` (every sample once, for evaluation).
+  epoch from a shared seed), :class:`GlobalBatchSampler` (each rank's share of every
+  one-process batch: what ``fit`` builds) and :class:`ShardSampler` (every sample once, for evaluation).
 
 See ``docs/distributed.md`` for launching, what is averaged, BatchNorm and multi-node runs.
 
@@ -44,7 +45,7 @@ from gradwise.distributed.comm import (
     rank,
     world_size,
 )
-from gradwise.distributed.sampler import DistributedSampler, ShardSampler
+from gradwise.distributed.sampler import DistributedSampler, GlobalBatchSampler, ShardSampler
 from gradwise.distributed.training import DataParallel, data_parallel
 from gradwise.train.strategy import register_data_parallel
 
@@ -52,7 +53,8 @@ register_data_parallel(data_parallel)     # what fit(distributed=True) trains wi
 
 __all__ = [
     "DEFAULT_BUCKET_SIZE_MB", "INSTALL_HINT", "DataParallel", "DistributedError", "DistributedSampler",
-    "MPIUnavailableError", "ShardSampler", "abort", "abort_on_error", "allreduce", "allreduce_gradients", "backend",
+    "GlobalBatchSampler", "MPIUnavailableError", "ShardSampler", "abort", "abort_on_error", "allreduce",
+    "allreduce_gradients", "backend",
     "barrier", "broadcast", "broadcast_parameters", "data_parallel", "init", "is_initialized", "is_main",
     "launcher_world", "plan_buckets", "rank", "world_size",
 ]

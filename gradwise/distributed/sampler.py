@@ -12,6 +12,10 @@ ranks each loading batches of ``b``, step ``k`` of rank ``r`` holds positions
 ``k*R*b ... (k+1)*R*b - 1`` of the permutation, the ``k``-th batch of one process
 loading batches of ``R*b`` from the same permutation.
 
+:class:`GlobalBatchSampler` (what ``fit`` builds from ``(x, y)``, a Dataset or a shuffled
+DataLoader) draws the one-process order from the run's generator and does not pad: ``R``
+ranks with batches of ``b`` take the steps of one process with batches of ``R * b``.
+
 :class:`ShardSampler` (evaluation) gives every sample to exactly one rank, with no
 padding, so sums over ranks count each sample once; shards may differ by one.
 """
@@ -114,6 +118,72 @@ class DistributedSampler(Sampler):
     def __repr__(self) -> str:
         return (f"DistributedSampler(num_replicas={self.num_replicas}, rank={self.rank}, shuffle={self.shuffle}, "
                 f"seed={self.seed}, drop_last={self.drop_last}, epoch={self.epoch})")
+
+
+class GlobalBatchSampler(Sampler):
+    """This rank's share of every global batch of a one-process epoch: what ``fit(..., distributed=True)``
+    builds from ``(x, y)``, a Dataset or a shuffled DataLoader.
+
+    The epoch's order is drawn exactly as a one-process loader draws it: one
+    ``generator.permutation(N)`` per epoch (gradwise's default generator when ``None``; no
+    shuffle: ``0 .. N-1``), so ``R`` ranks whose generators are in the same state (the
+    data-parallel strategy copies rank 0's state to every rank at the start of ``fit``) see
+    the order one process would see.  A one-process batch of ``B = R * b`` takes positions
+    ``kB .. kB + B - 1``; rank ``r`` loading batches of ``b`` takes positions
+    ``kB + r, kB + r + R, ...`` of it, i.e. ``order[r::R]``.  Nothing is padded: in the last,
+    shorter batch the ranks hold ``ceil((L - r) / R)`` of its ``L`` samples, and the
+    count-weighted gradient average makes the step that of the one-process batch.  Only when
+    that batch has fewer samples than ranks (``0 < L < R``) would a rank be left with nothing,
+    and then the order is padded by repeating its first indices (as :class:`DistributedSampler`
+    does) so that every rank takes the same number of steps; that one step then repeats
+    ``R - L`` samples.  ``drop_last`` cuts the order to whole global batches.
+
+    >>> import gradwise as gw
+    >>> g0, g1 = gw.Generator().manual_seed(3), gw.Generator().manual_seed(3)
+    >>> ranks = [GlobalBatchSampler(range(10), 2, r, batch_size=2, generator=g)
+    ...          for r, g in ((0, g0), (1, g1))]
+    >>> order = gw.Generator().manual_seed(3).np.permutation(10)   # one process's epoch
+    >>> [a.tolist() for a in (ranks[0].indices(), ranks[1].indices())] == [order[0::2].tolist(),
+    ...                                                                  order[1::2].tolist()]
+    True
+    """
+
+    def __init__(self, dataset: Any, num_replicas: int | None = None, rank: int | None = None, *,
+                 batch_size: int, shuffle: bool = True, generator: Generator | None = None,
+                 drop_last: bool = False) -> None:
+        owner = "GlobalBatchSampler"
+        self.num_replicas, self.rank = _replicas(num_replicas, rank, owner)
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+            raise DistributedError(f"{owner}: batch_size (per rank) must be a positive int, got {batch_size!r}")
+        resolve(generator)      # type check now
+        self.dataset, self.batch_size, self.generator = dataset, batch_size, generator
+        self.shuffle, self.drop_last = bool(shuffle), bool(drop_last)
+        n = _length(dataset, owner)
+        global_batch = batch_size * self.num_replicas
+        self.total_size = (n // global_batch) * global_batch if self.drop_last else n
+        tail = self.total_size % global_batch
+        if 0 < tail < self.num_replicas:       # a rank would have nothing in the last step: pad it
+            self.total_size += self.num_replicas - tail
+
+    def global_order(self) -> np.ndarray:
+        """The epoch's order over all ranks, ``(total_size,)`` int64 (draws the epoch's permutation)."""
+        n = len(self.dataset)
+        if self.shuffle:
+            order = resolve(self.generator).permutation(n).astype(np.int64, copy=False)
+        else:
+            order = np.arange(n, dtype=np.int64)
+        return order[:self.total_size] if self.total_size <= n else np.resize(order, self.total_size)
+
+    def indices(self) -> np.ndarray:
+        return self.global_order()[self.rank::self.num_replicas]
+
+    def __len__(self) -> int:
+        # rank r's count, ceil((total - r) / R): the ranks' loaders take the same number of batches
+        return max(0, -(-(self.total_size - self.rank) // self.num_replicas))
+
+    def __repr__(self) -> str:
+        return (f"GlobalBatchSampler(num_replicas={self.num_replicas}, rank={self.rank}, "
+                f"batch_size={self.batch_size}, shuffle={self.shuffle}, drop_last={self.drop_last})")
 
 
 class ShardSampler(Sampler):

@@ -9,9 +9,12 @@ loss) the averaged gradient is that of the global batch:
     g = sum_r (k_r / K) g_r,    K = sum_r k_r,
 
 where ``g_r`` is rank ``r``'s gradient of its mean loss over ``k_r`` samples.  In
-mini-batch and stochastic mode every rank has the same ``k_r`` (the sampler pads),
-so this is the plain average; in full-batch mode the shards may differ by one
-sample, and the weights make the gradient that of the whole training set.
+mini-batch and stochastic mode the ranks draw the permutation a single process would
+draw and split each of its batches of ``R * b`` between them (:class:`GlobalBatchSampler`):
+every step but the last of an epoch has ``k_r = b`` (the plain average), and in the last,
+shorter one the weights make the gradient that of the one-process batch.  In full-batch
+mode the shards may differ by one sample, and the weights make the gradient that of the
+whole training set.
 
 A :class:`DataParallel` object is a :class:`gradwise.train.Strategy`: the Trainer calls it at
 each point where the replicas must agree.  This module imports the train and data layers; the
@@ -23,7 +26,6 @@ from __future__ import annotations
 
 import json
 import traceback
-import zlib
 from typing import Any, NoReturn
 
 import numpy as np
@@ -34,7 +36,7 @@ from gradwise.data.loader import DataLoader
 from gradwise.data.sampler import RandomSampler, SequentialSampler
 from gradwise.distributed.buckets import DEFAULT_BUCKET_SIZE_MB, allreduce_gradients, broadcast_parameters
 from gradwise.distributed.comm import DistributedError, _world, abort, init
-from gradwise.distributed.sampler import DistributedSampler, ShardSampler
+from gradwise.distributed.sampler import DistributedSampler, GlobalBatchSampler, ShardSampler
 from gradwise.train.batches import make_loader
 from gradwise.train.errors import TrainingError
 from gradwise.train.strategy import SingleProcess, Strategy
@@ -102,13 +104,6 @@ def reduce_metric_states(metrics: list[Any]) -> None:
         m.load_state_dict(new)
 
 
-def _state_seed(generator: Generator | None) -> int:
-    """A seed derived from a generator's current state without drawing from it (so the run's
-    random stream is the same as without distribution)."""
-    state = (generator or default_generator).get_state()
-    return zlib.crc32(json.dumps(state, sort_keys=True, default=str).encode()) & 0x7FFFFFFF
-
-
 def data_parallel(bucket_size_mb: float = DEFAULT_BUCKET_SIZE_MB) -> Strategy:
     """The strategy for ``fit(..., strategy=...)`` in this process: :class:`DataParallel` under
     ``mpiexec -n R`` with ``R > 1``, else :class:`~gradwise.train.SingleProcess` (a world of one
@@ -131,13 +126,16 @@ class DataParallel:
         self.rank, self.world_size = world.rank, world.size
         self.is_main = self.rank == 0
         self.bucket_size_mb = bucket_size_mb
-        self.seed: int | None = None
-        self._own_sampler: DistributedSampler | None = None
+        self._own_sampler: GlobalBatchSampler | None = None
 
     # ---------------------------------------------------------------- loaders
     def train_loader(self, data: Any, mode: str, batch_size: int, generator: Generator | None) -> DataLoader:
-        """Each rank's loader: batches of ``batch_size`` (``1`` in sgd mode; its whole shard in full mode)
-        drawn through a :class:`DistributedSampler` (full mode: a :class:`ShardSampler`)."""
+        """Each rank's loader: batches of ``batch_size`` (``1`` in sgd mode; its whole shard in full mode).
+
+        From ``(x, y)``, a Dataset or a DataLoader with a random or sequential sampler, the order is
+        the one a single process would draw (the same generator, one permutation per epoch) and each
+        rank takes its share of every global batch of ``R * batch_size`` (a
+        :class:`GlobalBatchSampler`); a loader built on a :class:`DistributedSampler` is used as is."""
         base = make_loader(data, mode, batch_size, generator)      # validates and turns (x, y) into a Dataset
         if isinstance(base.sampler, DistributedSampler):
             return base                                             # the user split it already
@@ -152,9 +150,14 @@ class DataParallel:
                                     f"by {self.world_size} ranks; every rank needs at least one")
             shard = ShardSampler(dataset, self.world_size, self.rank)
             return DataLoader(dataset, batch_size=len(shard), sampler=shard, collate_fn=base.collate_fn)
-        sampler = DistributedSampler(dataset, self.world_size, self.rank, shuffle=base.shuffle)
+        # the generator a one-process loader would shuffle with: the loader's own, else fit's
+        shuffle = isinstance(base.sampler, RandomSampler)
+        gen = base.sampler.generator if isinstance(base.sampler, RandomSampler) else base.generator
+        sampler = GlobalBatchSampler(dataset, self.world_size, self.rank, batch_size=base.batch_size,
+                                     shuffle=shuffle, generator=gen, drop_last=base.drop_last)
         self._own_sampler = sampler
-        return DataLoader(dataset, batch_size=base.batch_size, drop_last=base.drop_last, sampler=sampler,
+        # generator=: the fit loop records and restores the shuffling generator's state through the loader
+        return DataLoader(dataset, batch_size=base.batch_size, sampler=sampler, generator=gen,
                           collate_fn=base.collate_fn)
 
     def eval_loader(self, data: Any, batch_size: int, what: str = "data") -> DataLoader:
@@ -167,17 +170,13 @@ class DataParallel:
 
     # ---------------------------------------------------------------- collectives of the loop
     def start(self, model: Any, generator: Generator | None, checkpoint: dict[str, Any] | None) -> None:
-        """At the start of fit (after any resume): one set of weights everywhere and one shuffling seed."""
+        """At the start of fit (after any resume): one set of weights everywhere, and rank 0's
+        shuffling generator state on every rank (so all draw the order a single process would)."""
         broadcast_parameters(model, root=0, bucket_size_mb=self.bucket_size_mb)
-        saved = (checkpoint or {}).get("distributed") or {}
-        if "seed" in saved:
-            self.seed = int(saved["seed"])
-        elif self.seed is None:
-            seed = np.array([_state_seed(generator)], dtype=np.int64)
-            _world().broadcast(seed, 0)
-            self.seed = int(seed[0])
-        if self._own_sampler is not None:
-            self._own_sampler.seed = self.seed
+        if self._own_sampler is not None and self._own_sampler.shuffle:
+            gen = self._own_sampler.generator or default_generator
+            (state,) = _allgather_bytes(json.dumps(gen.get_state()).encode() if self.is_main else b"")[:1]
+            gen.set_state(json.loads(state))
 
     def synchronize(self, params: list[Tensor], loss: float, count: int) -> tuple[float, int]:
         """After backward: the global mean loss and sample count, and every rank's gradients replaced by
@@ -210,7 +209,7 @@ class DataParallel:
         reduce_metric_states(metrics)
 
     def checkpoint_entry(self) -> dict[str, Any]:
-        return {"seed": self.seed, "world_size": self.world_size}
+        return {"world_size": self.world_size}
 
     def fail(self, exc: BaseException) -> NoReturn:
         """End the whole job with this rank's traceback (the other ranks may be blocked in a collective)."""

@@ -21,6 +21,7 @@ from gradwise import nn
 from gradwise.api.random import Generator, manual_seed
 from gradwise.atomic_files import write_text_atomic
 from gradwise.errors import GradwiseError
+from gradwise.optim.lr_scheduler.continuation import longer_than_planned
 from gradwise.runs.recipe import (
     RecipeError,
     RunConfig,
@@ -32,13 +33,12 @@ from gradwise.runs.recipe import (
     run_task,
     steps_per_epoch,
 )
+from gradwise.runs.record import CONFIG_FILE, RunRecord, read_record
 from gradwise.serialization import CheckpointError
 from gradwise.train.callbacks import Callback, ModelCheckpoint, TerminateOnNaN
-from gradwise.train.checkpoint import read_checkpoint
+from gradwise.train.checkpoint import LoadedCheckpoint, read_checkpoint
 from gradwise.train.loop import Trainer
 from gradwise.train.strategy import SingleProcess, Strategy
-
-CONFIG_FILE = "config.json"     # a run folder's settings: its presence marks the folder as a run
 
 
 @dataclass(frozen=True)
@@ -103,28 +103,79 @@ DIVERGENCE_FACTOR = 1e6
 
 
 class _WriteConfig(Callback):
-    """Writes the run folder's ``config.json`` when training starts (after a resume has loaded)."""
+    """Writes the run folder's ``config.json`` (``record``) when training starts (after a resume has
+    loaded): a refused or failed resume leaves the folder as it was."""
 
-    def __init__(self, cfg: RunConfig, run_dir: Path) -> None:
-        self.cfg, self.run_dir = cfg, run_dir
+    def __init__(self, record: RunRecord, run_dir: Path) -> None:
+        self.record, self.run_dir = record, run_dir
 
     def on_fit_start(self, trainer: Trainer) -> None:
         if trainer.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(self.run_dir / CONFIG_FILE, json.dumps(dataclasses.asdict(self.cfg), indent=1) + "\n")
+            self.record.write(self.run_dir)
 
 
-def _check_more_to_do(cfg: RunConfig, resume: str | Path) -> None:
+def _check_more_to_do(cfg: RunConfig, ckpt: LoadedCheckpoint) -> None:
     """A resume must have epochs left: continuing a finished run to the same epoch count is refused."""
-    counters = read_checkpoint(resume)["counters"]
-    done = counters["epoch"]        # epochs completed (a mid-epoch checkpoint counts the one in flight as not done)
+    done = ckpt.contents["counters"]["epoch"]   # epochs completed (a mid-epoch checkpoint: the one in flight is not)
     if done >= cfg.epochs:
-        raise RecipeError(f"resume: {resume} has already finished {done} epoch(s) and the run asks for "
+        raise RecipeError(f"resume: {ckpt.path} has already finished {done} epoch(s) and the run asks for "
                           f"{cfg.epochs}; pass --epochs with more than {done} to train further (nothing was "
                           "changed)")
 
 
-def train_run(cfg: RunConfig, run_dir: str | Path, resume: str | Path | None = None,
+def _check_schedule_length(cfg: RunConfig, trainer: Trainer, ckpt: LoadedCheckpoint) -> None:
+    """A schedule planned over the run's length (cosine, onecycle) cannot be lengthened by a resume
+    (see :mod:`gradwise.optim.lr_scheduler.continuation`); the others go on as they were."""
+    saved = ckpt.contents.get("scheduler")
+    if trainer.scheduler is None or not isinstance(saved, dict):
+        return
+    longer = longer_than_planned(trainer.scheduler, saved)
+    if longer is None:
+        return
+    planned, asked, why = longer
+    unit = "steps" if cfg.scheduler == "onecycle" else "epochs"
+    raise RecipeError(f"--epochs: the {cfg.scheduler} schedule of {ckpt.path} was planned over {planned} {unit} "
+                      f"and this resume asks for {asked}; {why}, so a {cfg.scheduler} run cannot be lengthened. "
+                      f"To train further, start a new run from its weights with a fresh schedule: gradwise train "
+                      f"--init-from {ckpt.path} --epochs N --out NEW_FOLDER (nothing was changed)")
+
+
+def _run_record(cfg: RunConfig, ckpt: LoadedCheckpoint | None, run_dir: Path) -> RunRecord:
+    """What ``config.json`` will hold: a new run's settings, or the resumed run's record (from the run
+    folder that holds the checkpoint, when there is one) with this resume appended (the checkpoint
+    named by its file name when it lies in ``run_dir``, else by its path)."""
+    if ckpt is None:
+        return RunRecord(cfg)
+    folder = ckpt.path.parent
+    record = read_record(folder, "--resume") if is_run_folder(folder) else RunRecord(cfg)
+    counters = ckpt.contents["counters"]
+    return record.resumed(cfg, from_epoch=counters["epoch"], from_step=counters["global_step"],
+                          checkpoint=ckpt.path.name if folder.resolve() == run_dir.resolve() else str(ckpt.path))
+
+
+def init_weights(model: Any, source: str | Path) -> Path:
+    """Load the model weights of ``source`` (a training checkpoint, or a run folder: its final.ckpt, else
+    last.ckpt, else interrupted.ckpt) into ``model``; the checkpoint file used is returned."""
+    path = Path(source)
+    if path.is_dir():
+        found = [path / n for n in ("final.ckpt", "last.ckpt", "interrupted.ckpt") if (path / n).is_file()]
+        if not found:
+            raise FileNotFoundError(f"--init-from: {path} holds no final.ckpt, last.ckpt or interrupted.ckpt")
+        path = found[0]
+    elif not path.is_file():
+        raise FileNotFoundError(f"--init-from: no such checkpoint or run folder {source}")
+    state = read_checkpoint(path)["model"]
+    try:
+        model.load_state_dict(state)
+    except Exception as exc:  # another architecture: say which file and which model
+        detail = " ".join(str(exc).split())      # one line
+        raise CheckpointError(f"--init-from: the weights in {path} do not fit this run's model ({detail}); use the "
+                              "same --model and --activation as the run that wrote it") from None
+    return path
+
+
+def train_run(cfg: RunConfig, run_dir: str | Path, resume: str | Path | LoadedCheckpoint | None = None,
               distributed: bool = False, allow_divergence: bool = False) -> RunResult:
     """Train as ``cfg`` says, writing the run folder ``run_dir``; ``resume`` continues from a checkpoint.
 
@@ -150,11 +201,17 @@ def train_run(cfg: RunConfig, run_dir: str | Path, resume: str | Path | None = N
     total_steps = cfg.epochs * steps_per_epoch(cfg, len(task.x_train))
     monitor = GradientMonitor(model, every=max(1, total_steps // 200), window=200)
     trainer.callbacks.insert(0, monitor)
+    ckpt = None
     if resume is not None:
-        _check_more_to_do(cfg, resume)
+        ckpt = resume if isinstance(resume, LoadedCheckpoint) else LoadedCheckpoint.read(resume)   # read once
+        _check_more_to_do(cfg, ckpt)
+        _check_schedule_length(cfg, trainer, ckpt)
+    elif cfg.init_from is not None:       # a new run from another run's weights (a resume ignores it)
+        init_weights(model, cfg.init_from)
+    record = _run_record(cfg, ckpt, run_dir)
     # config.json is written once the run has started: a resume refused for a different model or
     # optimizer leaves the folder as it was
-    trainer.callbacks.append(_WriteConfig(cfg, run_dir))
+    trainer.callbacks.append(_WriteConfig(record, run_dir))
     watch = None if allow_divergence else TerminateOnNaN(max_growth=DIVERGENCE_FACTOR)
     if watch is not None:
         trainer.callbacks.append(watch)
@@ -164,7 +221,7 @@ def train_run(cfg: RunConfig, run_dir: str | Path, resume: str | Path | None = N
                                                  every_n_epochs=every if unit == "epochs" else 1,
                                                  every_n_steps=every if unit == "steps" else None))
     val_data = None if task.x_val is None else (task.x_val, task.y_val)
-    trainer.fit((task.x_train, task.y_train), epochs=cfg.epochs, val_data=val_data, resume=resume)
+    trainer.fit((task.x_train, task.y_train), epochs=cfg.epochs, val_data=val_data, resume=ckpt)
     test = task.in_target_units(trainer.evaluate((task.x_test, task.y_test)))
     if not trainer.is_main:
         return RunResult(run_dir, test, trainer)
@@ -177,12 +234,9 @@ def train_run(cfg: RunConfig, run_dir: str | Path, resume: str | Path | None = N
     h.to_json(run_dir / "history.json")
     write_text_atomic(run_dir / "metrics.json", json.dumps({f"test_{k}": v for k, v in test.items()}, indent=1))
     write_text_atomic(run_dir / "report.md", render_report(cfg, trainer, test))
-    try:
-        from gradwise.viz import write_run_report  # deferred: matplotlib loads only when a run ends
+    from gradwise.runs.run_facts import write_train_report  # run_facts.json, monitor.json, report.html
 
-        write_run_report(run_dir, h, monitor)
-    except ImportError as exc:      # matplotlib is an extra: the run folder is complete without the HTML page
-        print(f"note: report.html not written ({exc})")
+    write_train_report(run_dir, cfg, task, model, optimizer, loss_fn, h, monitor)
     if watch is not None and watch.diverged is not None:
         raise RunDivergedError(watch.diverged[0], watch.diverged[1], watch.first or 0.0, cfg)
     return RunResult(run_dir, test, trainer)
@@ -194,24 +248,10 @@ def is_run_folder(path: str | Path) -> bool:
 
 
 def read_config(run_dir: str | Path, what: str = "run folder") -> RunConfig:
-    """The settings in ``run_dir/config.json``, checked: a missing file raises FileNotFoundError, a
-    truncated or edited one a :class:`RecipeError` naming it (never a raw JSONDecodeError)."""
-    path = Path(run_dir) / CONFIG_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"{what}: {Path(run_dir)} is not a run folder (no config.json); pass a folder "
-                                "written by 'gradwise train' or 'gradwise demo'")
-    try:
-        values = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RecipeError(f"{what}: {path} is not valid JSON ({exc}); the run folder is damaged: restore the file "
-                          "or start a new run") from None
-    if not isinstance(values, dict):
-        raise RecipeError(f"{what}: {path} holds a {type(values).__name__}, not the settings of a run")
-    # a folder written before these settings existed trained on the whole training split, raw targets
-    if "val_fraction" not in values:
-        values.setdefault("standardize_targets", False)
-        values["val_fraction"] = 0.0
-    return RunConfig.from_dict(values, str(path)).validate()
+    """The settings in force in ``run_dir``: ``config.json``'s original settings with every resume's
+    changes applied (:mod:`gradwise.runs.record`), checked: a missing file raises FileNotFoundError,
+    a truncated or edited one a :class:`RecipeError` naming it (never a raw JSONDecodeError)."""
+    return read_record(run_dir, what).current()
 
 
 def evaluate_run(run_dir: str | Path) -> dict[str, float]:

@@ -39,6 +39,9 @@ __all__ = ["RecipeError", "RunConfig", "RunTask", "Task", "build_model", "build_
            "hidden_sizes", "load_task", "run_task", "steps_per_epoch", "validation_split"]
 
 
+DEFAULT_MOMENTUM = 0.9       # SGD momentum of --optimizer momentum/nesterov when --momentum is not given
+
+
 class RecipeError(GradwiseError, ValueError):
     """A run setting with a value that is not one of the valid choices."""
 
@@ -52,7 +55,7 @@ class RunConfig:
     activation: str = "relu"
     optimizer: str = "adam"
     lr: float = 1e-3
-    momentum: float = 0.9
+    momentum: float | None = None         # SGD momentum for --optimizer momentum/nesterov (None: 0.9); others: None
     weight_decay: float | None = None     # None: the optimizer's own default (0, or 0.01 for AdamW)
     epochs: int = 20
     mode: str = "minibatch"
@@ -66,6 +69,7 @@ class RunConfig:
     keep: int = 0                         # also keep the K newest periodic checkpoints (epoch-/step-*.ckpt)
     val_fraction: float = 0.1             # share of the training data held out for validation (0: none)
     standardize_targets: bool = True      # regression: train on (y - mean) / std of the training part
+    init_from: str | None = None          # a checkpoint or run folder whose weights a new run starts from
 
     def validate(self, source: str = "settings") -> RunConfig:
         """Check every setting's type, then its value; a wrong one raises :class:`RecipeError`
@@ -84,6 +88,9 @@ class RunConfig:
             raise RecipeError(f"--optimizer: {self.optimizer} cannot train a run: {entry.reason}; valid: "
                               f"{', '.join(optimizer_names(trainable=True))}")
         choice("optimizer", self.optimizer, optimizer_names(trainable=True))
+        if self.momentum is not None and "momentum" not in get_optimizer(self.optimizer).settings:
+            raise RecipeError(f"--momentum: optimizer {self.optimizer} has no momentum setting; use --optimizer "
+                              "momentum or nesterov (SGD with momentum), or leave --momentum out")
         if self.weight_decay is not None and "weight_decay" not in get_optimizer(self.optimizer).settings:
             raise RecipeError(f"--weight-decay: {self.optimizer} has no weight decay; leave it out")
         choice("scheduler", self.scheduler, tuple(schedulers.SCHEDULERS))
@@ -118,6 +125,7 @@ class RunConfig:
 _KINDS: dict[str, tuple[tuple[type, ...], str]] = {
     "str": ((str,), "a string"), "int": ((int,), "an integer"), "float": ((int, float), "a number"),
     "bool": ((bool,), "true or false"), "float | None": ((int, float, type(None)), "a number (or null)"),
+    "str | None": ((str, type(None)), "a string (or null)"),
 }
 
 
@@ -267,11 +275,11 @@ def build_model(cfg: RunConfig, in_features: int, out_features: int, generator: 
 
 def build_optimizer(cfg: RunConfig, params: Any) -> Any:
     """The optimizer named by ``cfg.optimizer`` with ``cfg.lr`` and the settings its entry takes
-    (``momentum``/``nesterov`` are SGD with ``cfg.momentum``; ``cfg.weight_decay`` when given)."""
+    (``momentum``/``nesterov`` are SGD with ``cfg.momentum``, 0.9 when None; ``cfg.weight_decay`` when given)."""
     entry = get_optimizer(cfg.optimizer)
     settings: dict[str, Any] = {}
     if "momentum" in entry.settings:
-        settings["momentum"] = cfg.momentum
+        settings["momentum"] = DEFAULT_MOMENTUM if cfg.momentum is None else cfg.momentum
     if cfg.weight_decay is not None:
         settings["weight_decay"] = cfg.weight_decay
     return entry.build(params, cfg.lr, **settings)

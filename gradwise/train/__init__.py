@@ -12,7 +12,7 @@ from gradwise.train.callbacks import (
     TensorBoardLogger,
     TerminateOnNaN,
 )
-from gradwise.train.checkpoint import read_checkpoint
+from gradwise.train.checkpoint import LoadedCheckpoint, read_checkpoint
 from gradwise.train.errors import TrainingError, TrainingInterrupted
 from gradwise.train.history import History
 from gradwise.train.loop import Trainer, fit

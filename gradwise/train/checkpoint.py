@@ -14,6 +14,8 @@ the same order: the parameters match an uninterrupted run bit for bit.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -51,6 +53,19 @@ def set_rng_states(model: Any, loader_generator: Generator | None, rng: dict[str
         g.set_state(state)
     if loader_generator is not None and rng["loader"] is not None:
         loader_generator.set_state(rng["loader"])
+
+
+@dataclass(frozen=True)
+class LoadedCheckpoint:
+    """A training checkpoint read and checked once (:func:`read_checkpoint`) from ``path``: pass it as
+    ``fit(resume=...)`` to resume from it without reading the file again."""
+
+    path: Path
+    contents: dict[str, Any]
+
+    @classmethod
+    def read(cls, path: str | os.PathLike[str]) -> LoadedCheckpoint:
+        return cls(Path(path), read_checkpoint(path))
 
 
 def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:

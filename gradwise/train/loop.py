@@ -17,7 +17,6 @@ Samples are reshuffled every epoch (``sgd``/``minibatch``) from the loader's
 
 from __future__ import annotations
 
-import math
 import signal
 import time
 from collections.abc import Iterator, Sequence
@@ -34,14 +33,20 @@ from gradwise.errors import format_shape
 from gradwise.nn.utils import clip_grad_norm_
 from gradwise.train.batches import MODES, global_grad_norm, split_batch
 from gradwise.train.callbacks import Callback, CSVLogger, LRSchedulerCallback, ModelCheckpoint, TensorBoardLogger
-from gradwise.train.checkpoint import read_checkpoint, rng_states, set_rng_states
+from gradwise.train.checkpoint import LoadedCheckpoint, rng_states, set_rng_states
 from gradwise.train.errors import TrainingError, TrainingInterrupted
 from gradwise.train.history import History
 from gradwise.train.interrupts import StopLatch
 from gradwise.train.metrics import Metric, get_metric
-from gradwise.train.progress import ProgressBar
+from gradwise.train.progress import ProgressBar, fit_summary
 from gradwise.train.resume import restore, save_checkpoint
 from gradwise.train.strategy import Strategy, resolve_strategy
+
+
+def _compiled(fn: Any) -> Any:
+    from gradwise.compile import compile as compile_step  # loaded only for compile=True
+
+    return compile_step(fn)
 
 # callbacks that write to the terminal or to files: with several processes only the main one runs them
 # (a callback of your own opts in with a class attribute ``main_process_only = True``)
@@ -86,7 +91,7 @@ class Trainer:
                  scheduler_interval: str = "epoch", clip_grad_norm: float | None = None, progress: bool = True,
                  checkpoint_dir: str | Path | None = None, generator: Generator | None = None,
                  eval_batch_size: int = 1024, distributed: bool | Strategy = False,
-                 strategy: Strategy | None = None) -> None:
+                 strategy: Strategy | None = None, compile: bool = False) -> None:  # noqa: A002
         if mode not in MODES:
             raise TrainingError(f"fit: mode must be one of {list(MODES)}, got {mode!r}")
         if clip_grad_norm is not None and not clip_grad_norm > 0:
@@ -129,11 +134,16 @@ class Trainer:
         self._time_offset = 0.0
         self._start = time.perf_counter()
         self._reset_epoch_sums()
+        # compile=True: the forward and backward of each step run as a gradwise.compile plan
+        self._fwd_bwd: Any = _compiled(self._forward_backward) if compile else self._forward_backward
 
     # ------------------------------------------------------------------ public
-    def fit(self, train_data: Any, epochs: int, val_data: Any = None, resume: str | Path | None = None) -> History:
+    def fit(self, train_data: Any, epochs: int, val_data: Any = None,
+            resume: str | Path | LoadedCheckpoint | None = None) -> History:
         """Train until ``epochs`` epochs in total have run (a resumed run counts the epochs
-        before the interruption) or a callback stops it; return the :class:`History`."""
+        before the interruption) or a callback stops it; return the :class:`History`.
+        ``resume``: a checkpoint file, or a :class:`~gradwise.train.checkpoint.LoadedCheckpoint`
+        already read from one."""
         self._collective_stop = False
         try:
             return self._fit(train_data, epochs, val_data, resume)
@@ -143,7 +153,8 @@ class Trainer:
                 self.strategy.fail(exc)     # several processes: the others may wait in a collective
             raise
 
-    def _fit(self, train_data: Any, epochs: int, val_data: Any, resume: str | Path | None) -> History:
+    def _fit(self, train_data: Any, epochs: int, val_data: Any,
+             resume: str | Path | LoadedCheckpoint | None) -> History:
         if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
             raise TrainingError(f"fit: epochs must be a positive int, got {epochs!r}")
         self.epochs = epochs
@@ -153,8 +164,9 @@ class Trainer:
         self.batches_per_epoch = len(loader)
         pending = None
         if resume is not None:
-            pending = read_checkpoint(resume)
-            restore(self, pending, resume)
+            loaded = resume if isinstance(resume, LoadedCheckpoint) else LoadedCheckpoint.read(resume)
+            pending = loaded.contents
+            restore(self, pending, loaded.path)
         self.strategy.start(self.model, self.generator, pending)
         self.stop_training, self.stop_reason = False, None
         self._start = time.perf_counter()
@@ -219,14 +231,9 @@ class Trainer:
         return self.strategy.is_main
 
     def summary(self) -> str:
-        """One line: epochs, steps, time and the last epoch's figures."""
-        parts = [f"{len(self.history)} epochs", f"{self.global_step} steps", f"{self._elapsed():.1f} s"]
-        if len(self.history):
-            for key, col in self.history.epochs.items():
-                if key not in ("epoch", "lr", "samples_seen", "wall_time") and not math.isnan(col[-1]):
-                    parts.append(f"{key} {col[-1]:.4g}")
-        line = "fit: " + ", ".join(parts)
-        return line + (f" (stopped: {self.stop_reason})" if self.stop_reason else "")
+        """One line: epochs, steps, time and the last epoch's figures, NaN ones too once the run has
+        gone non-finite, and where it did (:func:`~gradwise.train.progress.fit_summary`)."""
+        return fit_summary(self)
 
     # ------------------------------------------------------------------ the loop
     def _run_epoch(self, loader: DataLoader, val_loader: DataLoader | None, pending: dict[str, Any] | None) -> None:
@@ -275,10 +282,7 @@ class Trainer:
         for cb in self.callbacks:
             cb.on_batch_start(self, self.batch_in_epoch)
         inputs, target = split_batch(batch)
-        self.optimizer.zero_grad()
-        out = self.model(*inputs)
-        loss = self._loss(out, target)
-        loss.backward()
+        loss, out = self._fwd_bwd(*inputs, target)
         params = [p for g in self.optimizer.param_groups for p in g["params"]]
         k = len(target)
         loss_value = float(loss.item())
@@ -303,6 +307,14 @@ class Trainer:
                 "grad_norm": grad_norm, "samples_seen": self.samples_seen, "wall_time": self._elapsed()}
         self.history.log_step(**logs)
         return logs
+
+    def _forward_backward(self, *batch: Any) -> tuple[Any, Any]:
+        """``zero_grad``, forward and backward of one batch ``(*inputs, target)``: ``(loss, output)``."""
+        self.optimizer.zero_grad()
+        out = self.model(*batch[:-1])
+        loss = self._loss(out, batch[-1])
+        loss.backward()
+        return loss, out
 
     def _end_epoch(self, epoch: int, val_loader: DataLoader | None) -> None:
         self.strategy.reduce_metrics(self.metrics)      # the loss sums are global already (every step)
@@ -386,9 +398,11 @@ class Trainer:
 def fit(model: Any, loss_fn: Any, optimizer: Any, train_data: Any, *, epochs: int, mode: str = "minibatch",
         batch_size: int = 32, val_data: Any = None, metrics: Sequence[str | Metric] = (),
         callbacks: Sequence[Callback] = (), scheduler: Any = None, scheduler_interval: str = "epoch",
-        clip_grad_norm: float | None = None, progress: bool = True, resume: str | Path | None = None,
+        clip_grad_norm: float | None = None, progress: bool = True,
+        resume: str | Path | LoadedCheckpoint | None = None,
         checkpoint_dir: str | Path | None = None, generator: Generator | None = None,
-        distributed: bool | Strategy = False, strategy: Strategy | None = None) -> History:
+        distributed: bool | Strategy = False, strategy: Strategy | None = None,
+        compile: bool = False) -> History:  # noqa: A002
     """Train ``model`` by gradient descent and return the :class:`History`; see :class:`Trainer`
     (``strategy=gradwise.distributed.data_parallel()``, or ``distributed=True`` once
     :mod:`gradwise.distributed` is imported: data-parallel over MPI ranks, ``batch_size`` per rank).
@@ -409,5 +423,5 @@ def fit(model: Any, loss_fn: Any, optimizer: Any, train_data: Any, *, epochs: in
     trainer = Trainer(model, loss_fn, optimizer, mode=mode, batch_size=batch_size, metrics=metrics,
                       callbacks=callbacks, scheduler=scheduler, scheduler_interval=scheduler_interval,
                       clip_grad_norm=clip_grad_norm, progress=progress, checkpoint_dir=checkpoint_dir,
-                      generator=generator, distributed=distributed, strategy=strategy)
+                      generator=generator, distributed=distributed, strategy=strategy, compile=compile)
     return trainer.fit(train_data, epochs=epochs, val_data=val_data, resume=resume)

@@ -49,7 +49,7 @@ class Strategy(Protocol):
         ...
 
     def start(self, model: Any, generator: Generator | None, checkpoint: dict[str, Any] | None) -> None:
-        """At the start of fit, after any resume: make the replicas agree (weights, shuffling seed)."""
+        """At the start of fit, after any resume: make the replicas agree (weights, the shuffling generator)."""
         ...
 
     def synchronize(self, params: list[Tensor], loss: float, count: int) -> tuple[float, int]:

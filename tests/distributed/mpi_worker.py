@@ -52,61 +52,56 @@ def same_on_all_ranks(values: np.ndarray) -> bool:
     return bool(np.array_equal(hi, lo))
 
 
-def reference_run(opt_name: str, order_of_epoch, global_batch: int, epochs: int):
-    """One process, batches of ``global_batch`` taken from each epoch's order: the plain loop."""
-    x, y = dataset()
-    ref = model(seed=1)
-    opt = optimizer(opt_name, ref.parameters())
-    losses, accuracy = [], []
-    for epoch in range(epochs):
-        order = order_of_epoch(epoch)
-        correct = 0
-        for start in range(0, N, global_batch):
-            idx = gw.tensor(order[start:start + global_batch])
-            opt.zero_grad()
-            out = ref(x[idx])
-            loss = nn.functional.cross_entropy(out, y[idx])
-            loss.backward()
-            opt.step()
-            losses.append(loss.item())
-            correct += int((out.detach().numpy().argmax(axis=1) == y.detach().numpy()[idx.detach().numpy()]).sum())
-        accuracy.append(correct / N)
-    return ref, np.array(losses), np.array(accuracy)
-
-
 def equivalence(opt_name: str, via: str) -> None:
-    """2 ranks with per-rank batch b reach the parameters of 1 process with batch 2b."""
-    b, epochs = 8, 2
-    x, y = dataset()
-    # rank 1 starts from other weights: fit must copy rank 0's to it first
-    m = model(seed=1 if dist.rank() == 0 else 99)
-    # the data-parallel strategy passed in (the other scenarios use the older distributed=True)
-    trainer = Trainer(m, nn.CrossEntropyLoss(), optimizer(opt_name, m.parameters()), batch_size=b,
-                      metrics=["accuracy"], progress=False, generator=gw.Generator().manual_seed(5),
-                      strategy=dist.data_parallel())
-    assert isinstance(trainer.strategy, dist.DataParallel) and trainer.world_size == dist.world_size()
-    if via == "loader":        # the user builds the split; shared seed 7, interleaved shards
-        ds = TensorDataset(x, y)
-        train = DataLoader(ds, batch_size=b, sampler=dist.DistributedSampler(ds, seed=7))
-    else:                      # fit builds it from (x, y); the seed comes from rank 0's generator
-        train = (x, y)
-    history = trainer.fit(train, epochs=epochs)
-    seed = 7 if via == "loader" else trainer.strategy.seed
+    """2 ranks with per-rank batch b reach the parameters of a real one-process ``fit`` with batch 2b
+    (float64, so only rounding separates them): the same shuffle from the same generator, each global
+    batch split between the ranks.  61 samples: the last batch of each epoch holds 13, split 7 + 6."""
+    b, epochs, n = 8, 3, 61
+    rng = np.random.default_rng(0)
+    x_np = rng.standard_normal((n, IN))
+    x = gw.tensor(x_np, dtype="float64")
+    y = gw.tensor((x_np[:, 0] - 0.5 * x_np[:, 1] > 0).astype(np.int64) + (x_np[:, 2] > 1.0))
 
-    def order(epoch: int) -> np.ndarray:
-        return gw.Generator().manual_seed(seed + epoch).np.permutation(N)
+    def train(batch: int, distributed: bool, seed: int):
+        m = model(seed).double()
+        gen = gw.Generator().manual_seed(5 + 100 * dist.rank() if distributed else 5)
+        if via == "loader":     # a plain shuffled DataLoader with its own generator
+            data = DataLoader(TensorDataset(x, y), batch_size=batch, shuffle=True, generator=gen)
+            fit_gen = None
+        else:                   # fit builds the loader from (x, y) and shuffles with fit's generator
+            data, fit_gen = (x, y), gen
+        trainer = Trainer(m, nn.CrossEntropyLoss(), optimizer(opt_name, m.parameters()), batch_size=batch,
+                          metrics=["accuracy"], progress=False, generator=fit_gen,
+                          strategy=dist.data_parallel() if distributed else None)
+        return m, trainer.fit(data, epochs=epochs)
 
-    ref, ref_losses, ref_accuracy = reference_run(opt_name, order, dist.world_size() * b, epochs)
+    # rank 1 starts from other weights and another generator state: fit copies rank 0's to it first
+    m, history = train(b, True, seed=1 if dist.rank() == 0 else 99)
+    ref, ref_history = train(dist.world_size() * b, False, seed=1)       # one process, on every rank
     assert same_on_all_ranks(flat(m)), "replicas drifted apart"
-    np.testing.assert_allclose(flat(m), flat(ref), rtol=2e-5, atol=2e-6)
-    steps = history.steps
-    np.testing.assert_allclose(steps["loss"], ref_losses, rtol=1e-5, atol=1e-6)
-    assert steps["samples_seen"][-1] == epochs * N
-    np.testing.assert_allclose(history.epochs["loss"], ref_losses.reshape(epochs, -1).mean(axis=1), rtol=1e-5)
+    np.testing.assert_allclose(flat(m), flat(ref), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(history.steps["loss"], ref_history.steps["loss"], rtol=1e-12)
+    np.testing.assert_array_equal(history.steps["samples_seen"], ref_history.steps["samples_seen"])
+    assert history.steps["samples_seen"][-1] == epochs * n
+    np.testing.assert_allclose(history.epochs["loss"], ref_history.epochs["loss"], rtol=1e-12)
     # the epoch accuracy counts every rank's samples (sums reduced over ranks), as one process would
-    np.testing.assert_array_equal(history.epochs["accuracy"], ref_accuracy)
+    np.testing.assert_array_equal(history.epochs["accuracy"], ref_history.epochs["accuracy"])
     for key in ("loss", "accuracy"):
         assert same_on_all_ranks(history.epochs[key]), key
+    # 49 samples: the last global batch holds 1 < 2 ranks, so the order is padded by one sample and
+    # both ranks still take 4 steps (no rank waits alone in a collective)
+    m3 = model(1).double()
+    h3 = Trainer(m3, nn.CrossEntropyLoss(), optimizer(opt_name, m3.parameters()), batch_size=b, progress=False,
+                 generator=gw.Generator().manual_seed(5), strategy=dist.data_parallel()).fit((x[:49], y[:49]), 1)
+    assert len(h3.steps["step"]) == 4 and h3.steps["samples_seen"][-1] == 50 and same_on_all_ranks(flat(m3))
+    # a user's DistributedSampler is kept as is: its order comes from (seed + epoch), not the generator
+    ds = TensorDataset(x, y)
+    sampler = dist.DistributedSampler(ds, seed=7)
+    loader = DataLoader(ds, batch_size=b, sampler=sampler)
+    m2 = model(1).double()
+    Trainer(m2, nn.CrossEntropyLoss(), optimizer(opt_name, m2.parameters()), batch_size=b, progress=False,
+            strategy=dist.data_parallel()).fit(loader, epochs=1)
+    assert sampler.epoch == 0 and same_on_all_ranks(flat(m2))
 
 
 def full_batch() -> None:

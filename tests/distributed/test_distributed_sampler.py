@@ -9,7 +9,7 @@ import pytest
 
 import gradwise as gw
 from gradwise.data import DataLoader, TensorDataset
-from gradwise.distributed import DistributedError, DistributedSampler, ShardSampler
+from gradwise.distributed import DistributedError, DistributedSampler, GlobalBatchSampler, ShardSampler
 
 
 def shards(n, replicas, **kw):
@@ -126,3 +126,49 @@ def test_bad_epoch_and_unsized_dataset():
     with pytest.raises(DistributedError, match=r"must have a length .* got generator"):
         DistributedSampler((i for i in range(3)), num_replicas=1, rank=0)
     assert list(DistributedSampler([], num_replicas=2, rank=1)) == []      # nothing to pad with: no steps
+
+
+def global_batches(n, replicas, b, seed=3, drop_last=False):
+    """Each rank's loader batches from a GlobalBatchSampler, every rank's generator in the same state."""
+    out = []
+    for r in range(replicas):
+        s = GlobalBatchSampler(range(n), replicas, r, batch_size=b, generator=gw.Generator().manual_seed(seed),
+                               drop_last=drop_last)
+        out.append(list(DataLoader(list(range(n)), batch_size=b, sampler=s, collate_fn=list)))
+    return out
+
+
+@pytest.mark.parametrize("n, replicas, b", [(64, 2, 8), (61, 2, 8), (52, 3, 4), (20, 4, 1)])
+def test_global_batch_sampler_splits_each_one_process_batch_between_the_ranks(n, replicas, b):
+    """Step k across the ranks holds exactly the samples of batch k of one process with batch R*b
+    drawn from the same generator state, with no padding; every rank takes the same number of steps."""
+    one = list(DataLoader(list(range(n)), batch_size=replicas * b, shuffle=True,
+                          generator=gw.Generator().manual_seed(3), collate_fn=list))
+    ranks = global_batches(n, replicas, b)
+    assert {len(steps) for steps in ranks} == {len(one)}
+    for k, batch in enumerate(one):
+        parts = [ranks[r][k] for r in range(replicas)]
+        assert sorted(i for part in parts for i in part) == sorted(batch)
+        assert parts[0] == batch[0::replicas]                       # interleaved within the batch
+
+
+def test_global_batch_sampler_pads_only_a_last_batch_smaller_than_the_world():
+    """65 samples, batches of 16 on 2 ranks: the last global batch has 1 sample, so rank 1 gets the
+    epoch's first index again (equal step counts); 66 samples need no padding."""
+    ranks = global_batches(65, 2, 8)
+    assert len(ranks[0]) == len(ranks[1]) == 5
+    order = gw.Generator().manual_seed(3).np.permutation(65).tolist()
+    assert ranks[0][-1] == [order[64]] and ranks[1][-1] == [order[0]]
+    assert [len(s[-1]) for s in global_batches(66, 2, 8)] == [1, 1]
+
+
+def test_global_batch_sampler_drop_last_cuts_to_whole_global_batches():
+    ranks = global_batches(61, 2, 8, drop_last=True)
+    assert [len(steps) for steps in ranks] == [3, 3] and all(len(b) == 8 for steps in ranks for b in steps)
+
+
+def test_global_batch_sampler_checks_its_arguments():
+    with pytest.raises(DistributedError, match="batch_size"):
+        GlobalBatchSampler(range(4), 2, 0, batch_size=0)
+    with pytest.raises(DistributedError, match="rank"):
+        GlobalBatchSampler(range(4), 2, 2, batch_size=1)

@@ -4,11 +4,14 @@ value; an option the run would ignore is refused instead of recorded."""
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
+import gradwise as gw
 from gradwise.cli import main
-from gradwise.runs.recipe import _KINDS, RecipeError, RunConfig
+from gradwise.runs.folders import read_config
+from gradwise.runs.recipe import _KINDS, RecipeError, RunConfig, build_optimizer
 
 pytest.importorskip("sklearn")
 
@@ -48,8 +51,23 @@ def test_options_that_apply_are_taken(tmp_path):
     out = tmp_path / "run"
     assert main(["train", "--dataset", "iris", "--epochs", "1", "--no-progress", "--out", str(out),
                  "--optimizer", "nesterov", "--momentum", "0.8", "--mode", "minibatch", "--batch-size", "16"]) == 0
-    cfg = RunConfig.from_dict(__import__("json").loads((out / "config.json").read_text()), "config.json")
+    cfg = read_config(out)
     assert (cfg.optimizer, cfg.momentum, cfg.batch_size) == ("nesterov", 0.8, 16)
+
+
+def test_the_recipe_claims_momentum_only_for_optimizers_that_use_it(tmp_path):
+    """RunConfig itself refuses momentum for an optimizer without it (a script, a TOML file, the CLI);
+    a run without --momentum records none, and SGD with momentum gets 0.9."""
+    with pytest.raises(RecipeError, match="--momentum: optimizer adam has no momentum setting"):
+        RunConfig(optimizer="adam", momentum=0.5).validate()
+    assert RunConfig().momentum is None
+    opt = build_optimizer(RunConfig(optimizer="momentum"), [gw.nn.Parameter(gw.zeros(1))])
+    assert opt.param_groups[0]["momentum"] == 0.9
+    # a run folder written when every config.json said momentum 0.9 reads back without the claim
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "config.json").write_text(json.dumps({**dataclasses.asdict(RunConfig()), "momentum": 0.9}))
+    assert read_config(old).momentum is None
 
 
 def test_every_setting_has_a_checked_type():

@@ -41,15 +41,17 @@ def test_train_with_options_config_file_and_resume_to_more_epochs(tmp_path, caps
     cfg.write_text('dataset = "iris"\nmodel = "mlp:16"\nepochs = 3\nlr = 0.01\n')
     out = tmp_path / "iris"
     args = ["train", "--config", str(cfg), "--optimizer", "momentum", "--batch-size", "16", "--scheduler",
-            "cosine", "--out", str(out), "--no-progress"]
+            "exponential", "--out", str(out), "--no-progress"]
     assert main(args) == 0
     config = json.loads((out / "config.json").read_text())
     assert (config["dataset"], config["model"], config["lr"], config["optimizer"], config["batch_size"]) == \
         ("iris", "mlp:16", 0.01, "momentum", 16)
-    # continue the finished run to 5 epochs: the settings come from the folder
+    # continue the finished run to 5 epochs: the settings come from the folder, the exponential decay goes on
     assert main(["train", "--resume", str(out), "--epochs", "5", "--no-progress"]) == 0
     assert len((out / "history.csv").read_text().strip().splitlines()) == 1 + 5
     assert "resuming from" in capsys.readouterr().out
+    config = json.loads((out / "config.json").read_text())
+    assert config["epochs"] == 3 and config["history"][0]["changed"] == {"epochs": [3, 5]}
 
 
 @pytest.mark.parametrize("mode, lr, epochs", [("full", "0.1", "150"), ("sgd", "0.01", "3")])
