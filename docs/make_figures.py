@@ -7,7 +7,11 @@ Each figure is one function in :data:`FIGURES` (name -> function taking the outp
 returning the file it wrote); it makes the same records and pictures as the ``gradwise``
 command named in its docstring, saved small enough to commit (PNG, 80 dpi).  Nothing here
 is drawn by hand: rerun the script after changing the library and commit the result.
-Needs matplotlib (``pip install 'gradwise[viz]'``).
+Needs matplotlib (``pip install 'gradwise[viz]'``); the playground's screenshots need the
+playground and browser test dependencies (``pip install -e '.[test]'``, Debian's chromium).
+
+:data:`FILES` names every file the script writes: tests/test_docs_site.py checks that each
+figure a docs page shows is one of them.
 """
 
 from __future__ import annotations
@@ -82,10 +86,33 @@ def batch_modes(out: Path) -> Path:
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers())
     path = out / "batch_modes.png"
-    args = parser.parse_args(["batch-modes", "--dataset", "digits", "--out", str(path), "--dpi", str(DPI)])
+    # the page's rates, named so that the figure follows the page whatever the command's defaults
+    rates = ["--lr-full", "0.5", "--lr-sgd", "0.01", "--lr-minibatch", "0.1"]
+    args = parser.parse_args(["batch-modes", "--dataset", "digits", *rates, "--out", str(path), "--dpi", str(DPI)])
     args.handler(args)
     return path
 
+
+def playground(out: Path) -> Path:
+    """``gradwise playground`` in headless Chromium (docs/playground.md): the browser test drives
+    the real command (spirals learned by a ReLU network, the on-demand views, the deep sigmoid
+    preset) and saves its screenshots into ``out``.  Returns the laptop-width screenshot."""
+    import os
+    import subprocess
+
+    test = HERE.parent / "tests" / "playground" / "test_browser.py"
+    env = dict(os.environ, GRADWISE_PLAYGROUND_SCREENSHOTS=str(out))
+    subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-x", str(test),
+                    "-k", "spirals_relu_learns or deep_sigmoid_preset"], cwd=HERE.parent, env=env, check=True)
+    missing = [name for name in PLAYGROUND_SHOTS if not (out / name).is_file()]
+    if missing:
+        raise RuntimeError(f"playground: the browser test ran but wrote no {', '.join(missing)} into {out} "
+                           "(were the tests skipped? they need starlette, uvicorn, playwright and /usr/bin/chromium)")
+    return out / PLAYGROUND_SHOTS[0]
+
+
+PLAYGROUND_SHOTS = ("playground_laptop.png", "playground_420.png", "playground_on_demand.png",
+                    "playground_deep_sigmoid.png")
 
 FIGURES: dict[str, Callable[[Path], Path]] = {
     "lr_triptych": lr_triptych,
@@ -94,7 +121,11 @@ FIGURES: dict[str, Callable[[Path], Path]] = {
     "basins_camel": basins_camel,
     "curve_tangents": curve_tangents,
     "batch_modes": batch_modes,
+    "playground": playground,
 }
+
+# every file the figures above write, by name (the playground writes four screenshots)
+FILES: tuple[str, ...] = tuple(f"{name}.png" for name in FIGURES if name != "playground") + PLAYGROUND_SHOTS
 
 
 def main(argv: list[str] | None = None) -> int:
