@@ -2,6 +2,7 @@
 
     python benchmarks/distributed.py                  # table + benchmarks/results/distributed.json
     python benchmarks/distributed.py --ranks 1,2,4 --steps 40
+    python benchmarks/distributed.py --overlap on,off --launches 3   # allreduce during vs after the backward
 
 Each configuration is one ``mpiexec -n R`` launch of this file in ``--worker`` mode,
 with one BLAS thread per rank (OMP/OPENBLAS/MKL_NUM_THREADS=1), so R ranks use R cores.
@@ -40,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 GLOBAL_BATCH = 128
 
 
-def worker(per_rank_batch: int, steps: int, repeats: int) -> None:
+def worker(per_rank_batch: int, steps: int, repeats: int, overlap: bool = True, bucket_mb: float = 25.0) -> None:
     """One rank: train W2 for ``1 + repeats`` epochs of ``steps`` steps; rank 0 prints JSON."""
     sys.path.insert(0, str(ROOT))
     import numpy as np
@@ -74,7 +75,7 @@ def worker(per_rank_batch: int, steps: int, repeats: int) -> None:
     timer = EpochTimer()
     trainer = Trainer(model, nn.CrossEntropyLoss(), gw.optim.SGD(model.parameters(), lr=0.01, momentum=0.9),
                       batch_size=per_rank_batch, callbacks=[timer], progress=False, generator=gw.Generator(1),
-                      distributed=True)
+                      strategy=dist.data_parallel(bucket_size_mb=bucket_mb, overlap=overlap))
     trainer.fit((x, y), epochs=1 + repeats)
     epoch_s = statistics.median(timer.seconds[1:])
     # the gradient allreduce on its own (grads are present after training)
@@ -87,7 +88,7 @@ def worker(per_rank_batch: int, steps: int, repeats: int) -> None:
         calls.append(dist.allreduce_gradients(params))
         times.append(time.perf_counter() - t0)
     if dist.is_main():
-        print(json.dumps({"ranks": world, "per_rank_batch": per_rank_batch, "steps": steps,
+        print(json.dumps({"ranks": world, "per_rank_batch": per_rank_batch, "steps": steps, "overlap": overlap,
                           "epoch_seconds": epoch_s, "samples_per_second": n / epoch_s,
                           "ms_per_step": 1e3 * epoch_s / steps, "allreduce_ms": 1e3 * statistics.median(times),
                           "allreduce_calls_per_step": calls[-1],
@@ -102,11 +103,13 @@ def _mpiexec() -> str:
     return found
 
 
-def launch(ranks: int, per_rank_batch: int, steps: int, repeats: int) -> dict:
+def launch(ranks: int, per_rank_batch: int, steps: int, repeats: int, overlap: bool = True,
+           bucket_mb: float = 25.0) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "OMPI_", "HYDRA_"))}
     env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     cmd = [_mpiexec(), "-n", str(ranks), sys.executable, str(Path(__file__).resolve()), "--worker",
-           "--per-rank-batch", str(per_rank_batch), "--steps", str(steps), "--repeats", str(repeats)]
+           "--per-rank-batch", str(per_rank_batch), "--steps", str(steps), "--repeats", str(repeats),
+           "--overlap", "on" if overlap else "off", "--bucket-mb", str(bucket_mb)]
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
     if r.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{r.stderr}")
@@ -129,38 +132,50 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=40, help="steps per timed epoch")
     ap.add_argument("--repeats", type=int, default=3, help="timed epochs (median reported)")
     ap.add_argument("--launches", type=int, default=1, help="launches per configuration; the fastest is kept")
+    ap.add_argument("--overlap", default="on", help="gradient allreduce overlapped with the backward: on, off or "
+                    "on,off (both, compared)")
+    ap.add_argument("--bucket-mb", type=float, default=25.0, help="gradient bucket size in MB (default 25: W2's "
+                    "2 MiB is one bucket, which can only start when the backward ends; 0.5 makes two)")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--per-rank-batch", type=int, default=GLOBAL_BATCH, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        worker(args.per_rank_batch, args.steps, args.repeats)
+        worker(args.per_rank_batch, args.steps, args.repeats, args.overlap == "on", args.bucket_mb)
         return
     ranks = [int(r) for r in args.ranks.split(",")]
+    modes = [m.strip() for m in args.overlap.split(",")]
+    if not modes or any(m not in ("on", "off") for m in modes):
+        raise SystemExit(f"--overlap: expected on, off or on,off, got {args.overlap!r}")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"W2 data-parallel (MLP 784-512-256-10, SGD momentum), 1 BLAS thread per rank, {os.cpu_count()} cores "
-          f"({cpu_name()}), load average {load:.2f}, fastest of {args.launches} launch(es)")
-    print(f"{'scaling':<8} {'ranks':>5} {'batch/rank':>10} {'samples/s':>10} {'ms/step':>8} {'allreduce ms':>12} "
-          f"{'efficiency':>10}")
-    configs = [(mode, r) for mode in ("weak", "strong") for r in ranks if mode == "weak" or GLOBAL_BATCH % r == 0]
-    best: dict[tuple[str, int], dict] = {}
+          f"({cpu_name()}), load average {load:.2f}, fastest of {args.launches} launch(es), "
+          f"buckets of {args.bucket_mb} MB")
+    print(f"{'scaling':<8} {'ranks':>5} {'overlap':>7} {'batch/rank':>10} {'samples/s':>10} {'ms/step':>8} "
+          f"{'allreduce ms':>12} {'efficiency':>10}")
+    # one rank has nothing to overlap: it runs once, as the base of the efficiencies
+    configs = [(mode, r, ov) for mode in ("weak", "strong") for r in ranks
+               for ov in (modes[:1] if r == 1 else modes) if mode == "weak" or GLOBAL_BATCH % r == 0]
+    best: dict[tuple[str, int, str], dict] = {}
     for _ in range(max(1, args.launches)):     # the configurations take turns, so slow spells hit all alike
-        for mode, r in configs:
-            row = launch(r, GLOBAL_BATCH if mode == "weak" else GLOBAL_BATCH // r, args.steps, args.repeats)
-            if (mode, r) not in best or row["samples_per_second"] > best[mode, r]["samples_per_second"]:
-                best[mode, r] = row
+        for mode, r, ov in configs:
+            row = launch(r, GLOBAL_BATCH if mode == "weak" else GLOBAL_BATCH // r, args.steps, args.repeats,
+                         ov == "on", args.bucket_mb)
+            if (mode, r, ov) not in best or row["samples_per_second"] > best[mode, r, ov]["samples_per_second"]:
+                best[mode, r, ov] = row
     results: dict[str, list[dict]] = {"weak": [], "strong": []}
-    for mode, r in configs:
-        row = best[mode, r]
-        base = best[mode, 1]["samples_per_second"] if (mode, 1) in best else None
+    for mode, r, ov in configs:
+        row = best[mode, r, ov]
+        base = best[mode, 1, modes[0]]["samples_per_second"] if (mode, 1, modes[0]) in best else None
         row["efficiency"] = row["samples_per_second"] / (r * base) if base else None
         results[mode].append(row)
         eff = f"{row['efficiency']:.0%}" if row["efficiency"] is not None else "n/a"
         ar = f"{row['allreduce_ms']:.3f}" if r > 1 else "-"
-        print(f"{mode:<8} {r:>5} {row['per_rank_batch']:>10} {row['samples_per_second']:>10.0f} "
-              f"{row['ms_per_step']:>8.2f} {ar:>12} {eff:>10}")
+        print(f"{mode:<8} {r:>5} {ov if r > 1 else '-':>7} {row['per_rank_batch']:>10} "
+              f"{row['samples_per_second']:>10.0f} {row['ms_per_step']:>8.2f} {ar:>12} {eff:>10}")
     out = ROOT / "benchmarks" / "results"
     out.mkdir(exist_ok=True)
-    meta = {"cpu": cpu_name(), "cores": os.cpu_count(), "load_average": load, "launches": args.launches}
+    meta = {"cpu": cpu_name(), "cores": os.cpu_count(), "load_average": load, "launches": args.launches,
+            "bucket_mb": args.bucket_mb}
     (out / "distributed.json").write_text(json.dumps({"machine": meta, **results}, indent=2) + "\n")
 
 

@@ -26,6 +26,7 @@ from gradwise import (
     optim,
 )
 from gradwise.allocator import set_allocator_tuning
+from gradwise.api.compat_runtime import dtype, finfo, iinfo
 from gradwise.api.creation import (
     arange,
     as_tensor,

@@ -40,6 +40,7 @@ KNOWN = {
     "ValuesIndices": "from gradwise.api.multi import ValuesIndices", "builtins": "import builtins",
     "OpDef": "from gradwise.ops.registry import OpDef",
     "device": "from gradwise.devices import device",
+    "PostAccumulateHookHandle": "from gradwise.autograd.post_accumulate_hooks import PostAccumulateHookHandle",
 }
 BUILTIN_NAMES = {"None", "int", "float", "bool", "str", "tuple", "list", "dict", "slice", "object", "type",
                  "complex", "Ellipsis"}
@@ -153,11 +154,16 @@ def _isort(lines: set[str]) -> list[str]:
     def group(line: str) -> int:
         module = line.split()[1]
         return 2 if module.startswith("gradwise") else 1 if module.startswith("numpy") else 0
+    names: dict[str, set[str]] = {}       # "from m import a" and "from m import b": one line, as isort writes
+    for ln in [ln for ln in lines if ln.startswith("from ")]:
+        names.setdefault(ln.split()[1], set()).update(n.strip() for n in ln.split(" import ", 1)[1].split(","))
+    lines = {ln for ln in lines if not ln.startswith("from ")} | {
+        f"from {m} import {', '.join(sorted(ns))}" for m, ns in names.items()}
     out: list[str] = []
     for g in range(3):
         members = [ln for ln in lines if group(ln) == g]
         block = sorted(ln for ln in members if ln.startswith("import ")) + sorted(
-            (ln for ln in members if ln.startswith("from ")), key=lambda ln: ln.split()[1])
+            (ln for ln in members if ln.startswith("from ")), key=lambda ln: (ln.split()[1], ln))
         if block:
             out += ([""] if out else []) + block
     return out

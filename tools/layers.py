@@ -31,14 +31,14 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("api",),
     ("func", "linalg", "serialization", "cuda", "backends", "distributions"),
     ("nn", "optim"),
-    ("data",),
+    ("data", "compile"),
     ("train",),
     ("insight", "distributed"),
     ("viz",),
-    ("runs",),
+    ("runs", "torch_compat", "playground"),
     ("commands",),
     ("cli", "__init__"),
-    ("__main__",),
+    ("__main__", "run"),
 )
 
 

@@ -103,7 +103,7 @@ NAMES: dict[str, tuple[str, ...]] = {
         "SequentialLR", "PolynomialLR", "ChainedScheduler")),
     "autograd": tuple("torch.autograd." + n for n in (
         "grad", "backward", "Function", "Variable", "gradcheck", "gradgradcheck", "detect_anomaly",
-        "set_detect_anomaly", "no_grad", "enable_grad", "set_grad_enabled", "functional", "forward_ad", "graph",
+        "set_detect_anomaly", "no_grad", "enable_grad", "set_grad_enabled", "forward_ad", "graph",
         "profiler")),
     "func": tuple("torch.func." + n for n in (
         "grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "vmap", "functional_call",
@@ -185,8 +185,6 @@ NOT_SUPPORTED: dict[str, str] = {
     "torch.Tensor.storage": "gradwise tensors hold NumPy arrays, not torch storages",
     "torch.autocast": "automatic mixed precision is a GPU feature; gradwise computes on the CPU",
     "torch.autograd.Variable": "deprecated in torch since 0.4: use tensors with requires_grad=True",
-    "torch.set_num_threads": "NumPy's BLAS picks its threads (set OMP_NUM_THREADS before starting)",
-    "torch.get_num_threads": "NumPy's BLAS picks its threads (set OMP_NUM_THREADS before starting)",
     "torch.optim.SparseAdam": "sparse tensors: gradwise stores dense NumPy arrays only",
 }
 

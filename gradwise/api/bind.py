@@ -18,7 +18,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from gradwise.api import compat, multi, network, reductions, sampling, sorting
+from gradwise.api import compat, compat_more, compat_runtime, multi, network, reductions, sampling, sorting
 from gradwise.autograd.function import apply, apply1, call, make_binary, make_unary
 from gradwise.autograd.tensor import Tensor
 from gradwise.ops.registry import REGISTRY, OpDef, VariadicGrads
@@ -26,7 +26,7 @@ from gradwise.ops.registry import REGISTRY, OpDef, VariadicGrads
 # modules of composite functions: each has FUNCTIONS (name -> function) and METHODS
 # (the names also bound as Tensor methods); later entries win over earlier ones and
 # over ops of the same name
-COMPOSITES = (multi, network, reductions, compat, sorting, sampling)
+COMPOSITES = (multi, network, reductions, compat, sorting, sampling, compat_more, compat_runtime)
 
 
 def _unary_plain(op: OpDef) -> bool:

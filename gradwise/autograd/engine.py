@@ -34,9 +34,11 @@ import numpy as np
 from gradwise.autograd.anomaly import _ANOMALY
 from gradwise.autograd.anomaly_backward import BackwardWatch
 from gradwise.autograd.backends import array_backend, tensor_backend
+from gradwise.autograd.early_leaves import EarlyLeaves, count_leaf_edges
 from gradwise.autograd.grad_adoption import owned, unshared
-from gradwise.autograd.grad_mode import _STATE
+from gradwise.autograd.grad_mode import _MODE, _set_enabled
 from gradwise.autograd.node import Node
+from gradwise.autograd.post_accumulate_hooks import POST_HOOKS, run_post_accumulate_hooks
 from gradwise.autograd.tensor import Tensor
 from gradwise.errors import GraphError, ShapeError, format_shape
 
@@ -94,19 +96,26 @@ def run_backward(roots: Sequence[Tensor], seeds: Sequence[Any], *, retain_graph:
     pending, heap, leaf_grads = _start(roots, seeds)
     # Anomaly mode: a watch checks every gradient (None otherwise: one local test per node and edge).
     watch = BackwardWatch(roots, seeds) if _ANOMALY[0] else None
-    prev_mode = _STATE[0]
-    _STATE[0] = create_graph  # grad mode inside the rules: record them only for create_graph
+    prev_mode = _MODE.enabled
+    _set_enabled(create_graph)  # grad mode inside the rules: record them only for create_graph
     try:
-        _walk(pending, heap, leaf_grads, b, retain_graph, create_graph, capture, watch)
+        early = None
+        if POST_HOOKS and accumulate:   # some tensor has a post-accumulate hook: finish leaves early
+            early = EarlyLeaves(count_leaf_edges(pending), lambda lg: _finish_leaves(
+                lg, b, create_graph, capture, accumulate, watch))
+        _walk(pending, heap, leaf_grads, b, retain_graph, create_graph, capture, watch, early)
         # _walk has returned, so its variables no longer reference any rule output: a leaf
         # gradient nothing else holds can be adopted as ``.grad`` without a copy.
-        _finish_leaves(leaf_grads, b, create_graph, capture, accumulate, watch)
+        if early is None:
+            _finish_leaves(leaf_grads, b, create_graph, capture, accumulate, watch)
+        else:
+            early.finish_rest(leaf_grads)
     except Exception as exc:
         if watch is not None:
             watch.failed(exc)  # names the forward line of the op whose gradient failed
         raise
     finally:
-        _STATE[0] = prev_mode
+        _set_enabled(prev_mode)
         if watch is not None:
             watch.close()
 
@@ -145,7 +154,8 @@ def _start(roots: Sequence[Tensor], seeds: Sequence[Any]) -> tuple[_Pending, _He
 
 
 def _walk(pending: _Pending, heap: _Heap, leaf_grads: _LeafGrads, b: Any, retain_graph: bool,
-          create_graph: bool, capture: dict[Any, Any] | None, watch: BackwardWatch | None) -> None:
+          create_graph: bool, capture: dict[Any, Any] | None, watch: BackwardWatch | None,
+          early: EarlyLeaves | None = None) -> None:
     """Visit every node reached from the roots, newest first, exactly once.
 
     For each node: take its total gradient ``g``, run its rare extras (hooks,
@@ -157,7 +167,8 @@ def _walk(pending: _Pending, heap: _Heap, leaf_grads: _LeafGrads, b: Any, retain
     This loop is the hot path of every backward: the common case runs inline, with
     no Python call per node other than the rules themselves; the rare cases (hooks,
     anomaly mode, create_graph, an in-place change) are one local test each and a
-    helper call only when they apply.
+    helper call only when they apply.  ``early`` (only while a post-accumulate hook
+    exists) finishes each leaf once its last gradient has arrived (:mod:`.early_leaves`).
     """
     node = heappop(heap)[1] if heap else None
     while node is not None:
@@ -226,6 +237,9 @@ def _walk(pending: _Pending, heap: _Heap, leaf_grads: _LeafGrads, b: Any, retain
                     leaf_grads[id(e)] = [e, gi]
                 else:
                     entry[1] = entry[1] + gi
+                if early is not None:  # rare: a post-accumulate hook exists
+                    gi = None          # so that the leaf's gradient can be adopted without a copy
+                    early.arrived(e, leaf_grads)
         if not retain_graph:  # free the saved arrays (Node.release, inlined)
             node.saved = None
             node.out = None
@@ -410,6 +424,8 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
         g = capture[_key(t)]
         if g is not None:
             t.grad = owned(g, create_graph, t.grad, accumulate=True)
+            if POST_HOOKS and t.grad_fn is None:
+                run_post_accumulate_hooks(t)
 
 
 def _key(t: Tensor) -> Any:

@@ -22,7 +22,7 @@ import numpy as np
 
 from gradwise import dtypes as _dtypes
 from gradwise.autograd.anomaly import _ANOMALY, checked_apply
-from gradwise.autograd.grad_mode import _STATE
+from gradwise.autograd.grad_mode import _MODE, _OFF
 from gradwise.autograd.node import Node
 from gradwise.autograd.promotion import PROMOTERS as _PROMOTERS
 from gradwise.autograd.promotion import check_inplace as check_inplace  # re-exported: its old home
@@ -102,7 +102,7 @@ def apply(op: OpDef, *args: Any, **attrs: Any) -> Tensor:
     t = _wrap(out)
     if op.view:
         _share_version(args[0], t)
-    if need and _STATE[0] and op.differentiable and t._data.dtype.kind in "fc":
+    if need and (not _OFF or _MODE.enabled) and op.differentiable and t._data.dtype.kind in "fc":
         _record(op, args, datas, t, attrs)
     return t
 
@@ -114,7 +114,8 @@ def make_unary(op: OpDef) -> Callable[[Tensor], Tensor]:
     saves_inputs = op.saves_inputs
     saves_out = op.saves_out
     view = op.view
-    state = _STATE
+    off = _OFF   # grad mode: not off or mode.enabled (gradwise.autograd.grad_mode)
+    mode = _MODE
     anomaly = _ANOMALY
 
     def unary(x: Tensor) -> Tensor:
@@ -129,7 +130,7 @@ def make_unary(op: OpDef) -> Callable[[Tensor], Tensor]:
         t.grad = None
         t._hooks = None
         t._version = None
-        if x.requires_grad and state[0] and differentiable and out.dtype.kind in "fc":
+        if x.requires_grad and (not off or mode.enabled) and differentiable and out.dtype.kind in "fc":
             t.requires_grad = True
             edge = x.grad_fn
             if edge is None:
@@ -184,7 +185,8 @@ def make_binary(op: OpDef) -> Callable[[Any, Any], Tensor]:
     g0, g1 = op.grads
     saves_inputs = op.saves_inputs
     saves_out = op.saves_out
-    state = _STATE
+    off = _OFF   # grad mode: not off or mode.enabled (gradwise.autograd.grad_mode)
+    mode = _MODE
     anomaly = _ANOMALY
     promote = make_pair_promoter(op)   # None: the op does not promote (matmul checks dtypes itself)
     to_float = promote is not None and _dtypes.PROMOTION[op.name][0] == _dtypes.TO_FLOAT
@@ -239,7 +241,7 @@ def make_binary(op: OpDef) -> Callable[[Any, Any], Tensor]:
         t._data = out
         t.grad = None
         t._hooks = None
-        if (xr or yr) and state[0] and differentiable and out.dtype.kind in "fc":
+        if (xr or yr) and (not off or mode.enabled) and differentiable and out.dtype.kind in "fc":
             t.requires_grad = True
             oshape = out.shape
             odtype = out.dtype

@@ -340,7 +340,17 @@ class Tensor(BoundMethods):
         return _HookHandle(hooks, hook)
 
     def contiguous(self) -> Tensor:
-        return self
+        """Self when already row-major (C-contiguous), else a row-major copy that keeps the graph.
+
+        >>> import gradwise as gw
+        >>> gw.ones(2, 3).t().contiguous().is_contiguous()
+        True
+        """
+        if self._data.flags.c_contiguous:
+            return self
+        out: Tensor = self.clone()
+        out._data = np.ascontiguousarray(out._data)
+        return out
 
     # --------------------------------------------------------------- in-place
     def _write(self, values: Any) -> None:

@@ -16,7 +16,8 @@ import numpy as np
 
 from gradwise.autograd.engine import backward as _backward
 from gradwise.autograd.function import apply
-from gradwise.autograd.grad_mode import _STATE
+from gradwise.autograd.grad_mode import _MODE, _OFF
+from gradwise.autograd.post_accumulate_hooks import register_post_accumulate_grad_hook
 from gradwise.autograd.promotion import check_inplace
 from gradwise.autograd.tensor import Tensor
 from gradwise.devices import ADVICE, CPU, DeviceError, is_device_like, resolve_device
@@ -218,7 +219,7 @@ def inplace(self: Tensor, op: Any, *others: Any, **attrs: Any) -> Tensor:
     ``self`` cannot hold (``int_tensor += 1.5``) is refused, as PyTorch does.
     """
     check_inplace(op, self, others)
-    recording = _STATE[0] and (self.requires_grad or any(
+    recording = (not _OFF or _MODE.enabled) and (self.requires_grad or any(
         isinstance(o, Tensor) and o.requires_grad for o in others))
     if recording:
         if self.requires_grad and self.grad_fn is None:
@@ -257,7 +258,7 @@ def zero_(self: Tensor) -> Tensor:
 
 def fill_(self: Tensor, value: Any) -> Tensor:
     """Fill with ``value`` in place.  The result no longer depends on the graph."""
-    if _STATE[0] and self.requires_grad:
+    if (not _OFF or _MODE.enabled) and self.requires_grad:
         if self.grad_fn is None:
             raise GraphError("fill_/zero_: a leaf tensor that requires grad is being "
                              "modified in place; wrap it in `with gradwise.no_grad():`")
@@ -287,6 +288,7 @@ METHODS = {
     "backward": backward, "to": to, "astype": astype, "cpu": cpu, "cuda": cuda, "type": type_, "get_device": get_device,
     "float": to_float, "double": to_double, "half": to_half, "long": to_long, "int": to_int, "bool": to_bool,
     "clone": clone, "_inplace": inplace, "zero_": zero_, "fill_": fill_, "copy_": copy_, "__setitem__": setitem,
+    "register_post_accumulate_grad_hook": register_post_accumulate_grad_hook,
 }
 
 

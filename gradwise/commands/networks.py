@@ -1,4 +1,4 @@
-"""``gradwise lr-find``, ``batch-modes``, ``landscape`` and ``report``: descent on real networks.
+"""``gradwise lr-find``, ``batch-modes`` and ``landscape``: descent on real networks.
 
 - ``lr-find --dataset D --out FILE``: the LR range test on a fresh model, its three suggestions;
 - ``batch-modes --dataset D --out FILE``: full-batch, stochastic and mini-batch descent from the same
@@ -6,8 +6,8 @@
 - ``landscape RUN_DIR --out FILE``: the loss landscape of a trained run (rebuilt from ``config.json``
   and ``final.ckpt``): a random filter-normalised plane, the line from the initial to the trained
   weights, or the training path (replayed exactly from the run's seed) on its PCA plane;
-- ``report RUN_DIR [--out FILE]``: the run's self-contained HTML report (``--replay`` retrains the
-  run from its seed to add gradient flow, health verdicts, histograms and landscapes).
+
+The run folder rebuilt here (``_Run``) also serves ``gradwise report`` (:mod:`gradwise.commands.report`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gradwise.commands import positive_float, positive_int
+from gradwise.commands.animate_option import add_animate_option, maybe_animate
 from gradwise.errors import GradwiseError
 
 FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
@@ -45,15 +46,16 @@ def _common(parser: argparse.ArgumentParser, model: str, optimizer: bool = True)
     if optimizer:
         parser.add_argument("--optimizer", choices=optimizer_names(trainable=True), default="sgd",
                             help="optimizer (default sgd)")
-        parser.add_argument("--momentum", type=float, default=0.9, help="for momentum/nesterov (default 0.9)")
+        parser.add_argument("--momentum", type=float, default=None, help="for momentum/nesterov (default 0.9)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split, the weights and the shuffling")
     parser.add_argument("--data-root", default="data", help="folder with MNIST IDX files (mnist, fashion_mnist)")
+    parser.add_argument("--download", action="store_true", help="fetch the MNIST files if missing")
     parser.add_argument("--out", required=True, help="figure file: .png, .svg or .pdf")
     parser.add_argument("--dpi", type=positive_int, default=90, help="resolution of a PNG (default 90)")
 
 
 def register(subparsers: Any) -> None:
-    """Add ``lr-find``, ``batch-modes``, ``landscape`` and ``report`` to ``subparsers``."""
+    """Add ``lr-find``, ``batch-modes`` and ``landscape`` to ``subparsers``."""
     p = subparsers.add_parser("lr-find", help="LR range test: where the loss falls fastest and where it diverges",
                               description="Train a fresh model for num-iter mini-batches while the learning rate "
                                           "grows exponentially from --start-lr to --end-lr; plot the smoothed loss "
@@ -76,12 +78,14 @@ def register(subparsers: Any) -> None:
     _common(p, "mlp:32", optimizer=False)
     p.add_argument("--epochs", type=positive_int, default=5)
     p.add_argument("--batch-size", type=positive_int, default=32, help="mini-batch size (default 32)")
-    p.add_argument("--lr", type=positive_float, help="one learning rate for every mode (overrides the three below)")
-    p.add_argument("--lr-full", type=positive_float, default=0.5)
-    p.add_argument("--lr-sgd", type=positive_float, default=0.01)
-    p.add_argument("--lr-minibatch", type=positive_float, default=0.1)
+    p.add_argument("--lr", type=positive_float, default=0.05,
+                   help="one learning rate for every mode, so the modes are compared alone (default 0.05)")
+    p.add_argument("--lr-full", type=positive_float, help="a rate for the full-batch mode only (default: --lr)")
+    p.add_argument("--lr-sgd", type=positive_float, help="a rate for the stochastic mode only (default: --lr)")
+    p.add_argument("--lr-minibatch", type=positive_float, help="a rate for the mini-batch mode only (default: --lr)")
     p.add_argument("--variance-batches", type=positive_int, default=200,
                    help="random batches per batch size for the variance table (default 200)")
+    add_animate_option(p)
     p.set_defaults(handler=_batch_modes)
 
     p = subparsers.add_parser("landscape", help="loss landscape of a trained run folder",
@@ -90,26 +94,17 @@ def register(subparsers: Any) -> None:
     p.add_argument("run_dir", help="a folder written by 'gradwise train' or 'gradwise demo'")
     p.add_argument("--out", required=True, help="figure file: .png, .svg or .pdf")
     p.add_argument("--dpi", type=positive_int, default=90, help="resolution of a PNG (default 90)")
-    p.add_argument("--kind", choices=LANDSCAPE_KINDS, default="surface",
-                   help="surface: random filter-normalised plane around the trained weights (default); "
-                        "interpolation: the line from the initial to the trained weights; trajectory: the training "
-                        "path on its PCA plane (retrains the run from its seed)")
+    p.add_argument("--kind", choices=LANDSCAPE_KINDS, default="trajectory",
+                   help="trajectory: the training path on its PCA plane, over the loss surface of that plane "
+                        "(default; retrains the run from its seed); surface: a random filter-normalised plane "
+                        "around the trained weights (no path: random directions miss it); interpolation: the line "
+                        "from the initial to the trained weights")
     p.add_argument("--steps", type=positive_int, default=21, help="grid points per axis (default 21)")
     p.add_argument("--span", type=positive_float, default=1.0, help="surface: half-width of the plane (default 1)")
     p.add_argument("--samples", type=positive_int, default=2000,
                    help="training samples the loss is averaged over (default 2000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random directions (default 0)")
     p.set_defaults(handler=_landscape)
-
-    p = subparsers.add_parser("report", help="write a run folder's self-contained HTML report",
-                              description="Build report.html for a run folder from its config.json, history.json and "
-                                          "metrics.json.")
-    p.add_argument("run_dir", help="a folder written by 'gradwise train' or 'gradwise demo'")
-    p.add_argument("--out", help="the HTML file (default RUN_DIR/report.html)")
-    p.add_argument("--replay", action="store_true",
-                   help="retrain the run from its seed with a gradient monitor to add gradient flow, health "
-                        "verdicts, weight histograms and loss landscapes (takes as long as the run did)")
-    p.set_defaults(handler=_report)
 
 
 # ---------------------------------------------------------------------------- lr-find / batch-modes
@@ -119,7 +114,7 @@ def _task(args: argparse.Namespace, **extra: Any) -> tuple[Any, Any, Any]:
     from gradwise.runs.recipe import RunConfig, build_model, load_task
 
     cfg = RunConfig(dataset=args.dataset, model=args.model, activation=args.activation, seed=args.seed,
-                    data_root=args.data_root, progress=False, **extra).validate()
+                    data_root=args.data_root, download=args.download, progress=False, **extra).validate()
     task = load_task(cfg)
     model = build_model(cfg, task.in_features, task.out_features, generator=Generator().manual_seed(cfg.seed))
     return cfg, task, model
@@ -166,14 +161,15 @@ def _batch_modes(args: argparse.Namespace) -> int:
 
     out = _figure_path(args.out)
     cfg, task, model = _task(args)
-    rates = {m: args.lr for m in MODES} if args.lr is not None else \
-        {"full": args.lr_full, "sgd": args.lr_sgd, "minibatch": args.lr_minibatch}
+    own = {"full": args.lr_full, "sgd": args.lr_sgd, "minibatch": args.lr_minibatch}
+    rates = {m: args.lr if own.get(m) is None else own[m] for m in MODES}
     if args.variance_batches < 2:
         raise CommandError(f"--variance-batches: must be at least 2, got {args.variance_batches}")
     result = compare_batch_modes(model, _loss_fn(task), (task.x_train, task.y_train), epochs=args.epochs,
                                  batch_size=args.batch_size, lr=rates, variance_batches=args.variance_batches,
                                  generator=Generator().manual_seed(cfg.seed))
     save(plot_batch_modes(result), out, args.dpi)
+    maybe_animate(args, "batch-modes", comparison=result)
     print(f"batch-modes: {cfg.dataset}, model {cfg.model} ({cfg.activation}), plain SGD, {args.epochs} epochs")
     print(result.to_text())
     print(f"figure: {out}")
@@ -271,42 +267,6 @@ def _landscape(args: argparse.Namespace) -> int:
         print(f"landscape: {len(recorder.snapshots)} points on the path; the two directions explain {ev[0]:.1%} and "
               f"{ev[1]:.1%} of its variance; loss {losses[0]:.4g} -> {losses[-1]:.4g}")
     print(f"figure: {out}")
-    return 0
-
-
-def _report(args: argparse.Namespace) -> int:
-    from gradwise.viz.html_report import report
-
-    run_dir = Path(args.run_dir)
-    if not (run_dir / "history.json").is_file():
-        raise CommandError(f"RUN_DIR: {run_dir} has no history.json; pass a folder written by 'gradwise train' or "
-                           "'gradwise demo' (a finished run)")
-    out = Path(args.out) if args.out else run_dir / "report.html"
-    if out.suffix.lower() not in (".html", ".htm"):
-        raise CommandError(f"--out: the report file must end in .html, got {args.out!r}")
-    if not args.replay:
-        path = report(run_dir, path=out)
-        print(f"report: {path}")
-        return 0
-    from gradwise.insight import GradientMonitor, HistogramRecorder
-    from gradwise.insight import landscape as ls
-    from gradwise.insight.weights import snapshot
-
-    run = _Run(args.run_dir)
-    monitor = GradientMonitor(run.model, window=max(50, min(2000, run.cfg.epochs * 200)),
-                              every=max(1, run.cfg.epochs * _steps(run) // 400))
-    hist, recorder = HistogramRecorder(), ls.ParameterRecorder()
-    history = run.replay(monitor, hist, recorder)
-    data = run.data(2000)
-    scapes: list[ls.Interpolation | ls.Surface]
-    scapes = [ls.interpolate(run.model, run.loss_fn, data, run.init, snapshot(run.model),
-                             labels=("initial", "trained"))]
-    if len(recorder.snapshots) >= 3:
-        scapes.append(ls.trajectory(run.model, run.loss_fn, data, recorder.snapshots, steps=15))
-    path = report(run_dir, monitor, out, histograms=hist, landscapes=scapes)
-    if not run.replay_matches():
-        print("report: note: the replayed run did not end at final.ckpt's weights (was it resumed or distributed?)")
-    print(f"report: {path} (replayed {len(history)} epochs)")
     return 0
 
 

@@ -24,7 +24,12 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gradwise.commands.evaluate",    # evaluate
     "gradwise.commands.derive",      # derive
     "gradwise.commands.functions",   # descent, lr-triptych, minima
-    "gradwise.commands.networks",    # lr-find, batch-modes, landscape, report
+    "gradwise.commands.gradient",    # gradient (at a point: steepest ascent/descent, the contour)
+    "gradwise.commands.slope",       # slope (the loss against one weight: A, B, C and a local minimum)
+    "gradwise.commands.networks",    # lr-find, batch-modes, landscape
+    "gradwise.commands.report",      # report
+    "gradwise.commands.run",         # run (a PyTorch script on gradwise)
+    "gradwise.commands.playground",  # playground (the [playground] extra)
 )
 
 

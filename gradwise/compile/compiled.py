@@ -11,7 +11,6 @@ rules and the optimizer's update on arrays, with no Tensor or Node made along th
 from __future__ import annotations
 
 import functools
-import operator
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -87,7 +86,8 @@ class CompiledFunction:
             if plan.valid():
                 return _rebuild(plan.tree, plan.run(*arrays))
             self._count_retrace("a guard failed (a parameter's array was replaced, a module's "
-                                "training mode or an optimizer's momentum/weight decay changed)")
+                                "training mode, or whether an optimizer uses momentum, weight decay, "
+                                "amsgrad... changed)")
         elif plan is not None:
             return self.fn(*args, **kwargs)   # a signature that runs eagerly
         elif self.plans:
@@ -137,8 +137,7 @@ class CompiledFunction:
         modules = [(m, m.training) for m in tr.modules.values()]
         name = "plan_" + "".join(c if c.isalnum() else "_" for c in getattr(self.fn, "__name__", "step"))
         run = tr.plan.build(name)
-        structure = [(group, operator.itemgetter(*keys), values) for group, keys, values in tr.structure]
-        self.plans[key] = Plan(run, guards, modules, structure, tree, tr.plan.source(name))
+        self.plans[key] = Plan(run, guards, modules, list(tr.structure), tree, tr.plan.source(name))
         return _rebuild(tree, tuple(o._data for o in outs))
 
     def _count_retrace(self, why: str) -> None:

@@ -29,14 +29,16 @@ from gradwise.autograd import function as _function
 from gradwise.autograd.anomaly import _ANOMALY
 from gradwise.autograd.tensor import Tensor
 from gradwise.compile.backward import check_traceable, traced_backward
-from gradwise.compile.optim_lines import emit_sgd, sgd_lines
+from gradwise.compile.optim_lines import emit_update, update_lines
 from gradwise.compile.tracer import Tracer
 from gradwise.nn.module import Module
+from gradwise.optim.adaptive import Adam
 from gradwise.optim.lr_scheduler.base import LRScheduler
 from gradwise.optim.optimizer import Optimizer
 from gradwise.optim.sgd import SGD
 
-_SGD_UPDATE = SGD.__dict__["_update"]
+# the updates the plan writes as array lines (gradwise.compile.optim_lines); AdamW inherits Adam's
+_LINE_UPDATES = (SGD.__dict__["_update"], Adam.__dict__["_update"])
 
 ACTIVE: list[Tracer | None] = [None]
 
@@ -171,12 +173,12 @@ def _opaque(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(*args, **kwargs)
         args = tuple(_materialise(a) for a in args)
         kwargs = {k: _materialise(v) for k, v in kwargs.items()}
-        if fn is _SGD_UPDATE and len(args) == 2 and not kwargs:
-            entries = sgd_lines(tr, args[0], args[1])
-            if entries is not None:       # plain SGD: array lines in the plan
+        if fn in _LINE_UPDATES and len(args) == 2 and not kwargs:
+            params = update_lines(tr, args[0], args[1])
+            if params is not None:       # SGD, Adam, AdamW: array lines in the plan
                 tr.check_grads()
                 result = tr.unrecorded(fn, args, kwargs)
-                emit_sgd(tr, args[1], entries)
+                emit_update(tr, args[0], args[1], params, fn)
                 return result
         if kwargs.get("closure") is not None or any(callable(a) and not isinstance(a, (Module, Tensor))
                                                     for a in args[1:]):

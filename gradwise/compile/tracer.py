@@ -50,8 +50,8 @@ class Tracer:
         self.failure: str | None = None
         self.grad_tensors: dict[int, Tensor] = {}  # id(leaf) -> the .grad Tensor replays refill
         self.on_fail: Callable[[], None] = lambda: None
-        # (dict, keys, values): hyper-parameters that shape plan lines (a change retraces)
-        self.structure: list[tuple[dict[str, Any], tuple[str, ...], tuple[Any, ...]]] = []
+        # (group, getter, values): what shapes a group's plan lines (a change retraces)
+        self.structure: list[tuple[dict[str, Any], Callable[[dict[str, Any]], Any], Any]] = []
 
     # ------------------------------------------------------------------ values
     def bind(self, value: Any, name: str) -> None:

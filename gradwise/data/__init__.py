@@ -33,13 +33,14 @@ from gradwise.data.registry import DatasetEntry, dataset_names, load_dataset, re
 from gradwise.data.sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 from gradwise.data.synthetic import blobs, circles, moons, spirals, xor
 from gradwise.data.synthetic_regression import LinearData, PolynomialData, linear_regression, polynomial_regression
+from gradwise.data.workers import get_worker_info
 
 __all__ = [
     "FASHION_MNIST_CLASSES", "BatchSampler", "Bundle", "ChecksumError", "ConcatDataset", "DataError",
     "DataLoader", "DataTypeError", "Dataset", "DatasetEntry", "DatasetNotFoundError", "DownloadError",
     "IDXFormatError", "LinearData", "PolynomialData", "RandomSampler", "Sampler", "SequentialSampler", "Subset",
     "TensorDataset", "blobs", "breast_cancer", "circles", "dataset_names", "default_collate", "diabetes", "digits",
-    "fashion_mnist", "iris", "linear_regression", "load_dataset", "mnist", "moons", "one_hot",
+    "fashion_mnist", "get_worker_info", "iris", "linear_regression", "load_dataset", "mnist", "moons", "one_hot",
     "polynomial_regression", "random_split", "read_idx", "register_dataset", "spirals", "standardize",
     "train_test_split", "wine", "xor",
 ]

@@ -32,4 +32,33 @@ class DownloadError(GradwiseError, OSError):
 
 
 class DatasetNotFoundError(GradwiseError, FileNotFoundError):
-    """Dataset files missing from the folder they were asked for in."""
+    """Dataset files missing from the folder they were asked for in.
+
+    The message says how to fetch them in the caller's terms: ``download=True`` for the Python
+    API; :meth:`with_fetch_hint` restates it for another caller (the ``gradwise`` command names
+    its ``--download`` option).  ``template`` is the message with ``{fetch}`` where that goes.
+
+    >>> err = DatasetNotFoundError.from_template("mnist: files not found; pass {fetch} to fetch them")
+    >>> str(err)
+    'mnist: files not found; pass download=True to fetch them'
+    >>> str(err.with_fetch_hint("--download"))
+    'mnist: files not found; pass --download to fetch them'
+    """
+
+    API_HINT = "download=True"
+
+    def __init__(self, *args: object, template: str | None = None) -> None:
+        super().__init__(*args)
+        self.template = template
+
+    @classmethod
+    def from_template(cls, template: str) -> DatasetNotFoundError:
+        """The error whose message is ``template`` with ``{fetch}`` read as ``download=True``."""
+        return cls(template.replace("{fetch}", cls.API_HINT), template=template)
+
+    def with_fetch_hint(self, fetch: str) -> DatasetNotFoundError:
+        """The same error, its message naming ``fetch`` as the way to download (itself when it
+        has no template)."""
+        if self.template is None:
+            return self
+        return type(self)(self.template.replace("{fetch}", fetch), template=self.template)

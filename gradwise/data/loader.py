@@ -10,6 +10,12 @@ Fast path: when the dataset is a :class:`TensorDataset` (or a :class:`Subset`
 of one, nested any depth) that does not override ``__getitem__``, and
 ``collate_fn`` is ``None``, a batch is one fancy-index of each underlying array
 with the batch's index array; no sample is built one by one.
+
+PyTorch's worker options (``num_workers``, ``pin_memory``, ``prefetch_factor``,
+``persistent_workers``, ``worker_init_fn``, ``timeout``, ``multiprocessing_context``) are
+accepted and checked as PyTorch checks them (:mod:`gradwise.data.workers`), but every batch is
+loaded in the main process: the batches are the same, in the same order, from the same random
+draws, whatever ``num_workers`` says.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from gradwise.data.collate import default_collate
 from gradwise.data.dataset import Dataset, Subset, TensorDataset
 from gradwise.data.errors import DataError, DataTypeError
 from gradwise.data.sampler import RandomSampler, SequentialSampler, epoch_indices
+from gradwise.data.workers import WorkerInitFn, check_worker_options
 
 
 def _overrides_getitem(cls: type, base: type) -> bool:
@@ -64,6 +71,16 @@ class DataLoader:
             :func:`default_collate`: tensors stacked along a new dimension 0).
         sampler: any iterable of indices with ``__len__`` (e.g. a distributed
             sampler); mutually exclusive with ``shuffle=True``.
+        num_workers: accepted for PyTorch scripts (an int >= 0); gradwise always loads in the
+            main process, so the batches are those of ``num_workers=0``.
+        pin_memory, pin_memory_device: no effect (there is no GPU to copy to).
+        prefetch_factor, persistent_workers, timeout, multiprocessing_context: checked as
+            PyTorch checks them (only with ``num_workers > 0``), otherwise without effect.
+        worker_init_fn: a callable or ``None``; never called, since there is no worker process
+            (:func:`gradwise.data.get_worker_info` is ``None``, PyTorch's single-process case).
+        in_order: accepted; batches always come in the sampler's order.
+
+    See :mod:`gradwise.data.workers` for why the worker options are accepted but inert.
 
     ``len(loader)`` is the number of batches per epoch:
     ``ceil(N / batch_size)``, or ``floor(N / batch_size)`` with ``drop_last``.
@@ -78,11 +95,22 @@ class DataLoader:
 
     def __init__(self, dataset: Dataset, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
                  generator: Generator | None = None, collate_fn: Callable[[list[Any]], Any] | None = None,
-                 sampler: Iterable[int] | None = None) -> None:
+                 sampler: Iterable[int] | None = None, *, num_workers: int = 0, pin_memory: bool = False,
+                 timeout: float = 0, worker_init_fn: WorkerInitFn | None = None,
+                 multiprocessing_context: Any = None, prefetch_factor: int | None = None,
+                 persistent_workers: bool = False, pin_memory_device: str = "", in_order: bool = True) -> None:
         if not hasattr(dataset, "__getitem__"):
             raise DataTypeError(f"DataLoader: dataset must be a map-style dataset with __getitem__ and __len__, "
                                 f"got {type(dataset).__name__}")
         self.batch_size = check_batch_size(batch_size, "DataLoader")
+        self.num_workers, self.prefetch_factor, self.timeout = check_worker_options(
+            num_workers, prefetch_factor, persistent_workers, timeout, worker_init_fn, multiprocessing_context)
+        self.pin_memory = bool(pin_memory)
+        self.pin_memory_device = str(pin_memory_device)
+        self.persistent_workers = bool(persistent_workers)
+        self.worker_init_fn = worker_init_fn
+        self.multiprocessing_context = multiprocessing_context
+        self.in_order = bool(in_order)
         resolve(generator)  # type check now rather than at the first epoch
         if collate_fn is not None and not callable(collate_fn):
             raise DataTypeError(f"DataLoader: collate_fn must be callable or None, got {type(collate_fn).__name__}")

@@ -113,9 +113,10 @@ def load_idx_split(source: IDXSource, root: str | os.PathLike[str], train: bool,
     image_name, label_name = TRAIN_FILES if train else TEST_FILES
     missing = [n for n in (image_name, label_name) if not (folder / n).is_file()]
     if missing:
-        raise DatasetNotFoundError(
-            f"{source.title}: {', '.join(missing)} not found in {folder}; pass download=True to fetch the files "
-            f"(mirror= or ${source.mirror_env} picks the server), or put the IDX .gz files "
+        # "{fetch}": download=True here; the gradwise command restates it as its --download option
+        raise DatasetNotFoundError.from_template(
+            f"{source.title}: {', '.join(missing)} not found in {folder}; pass {{fetch}} to fetch the files "
+            f"(${source.mirror_env}, or mirror= in Python, picks the server), or put the IDX .gz files "
             f"{', '.join((*TRAIN_FILES, *TEST_FILES))} in that folder")
     images, labels = read_idx(folder / image_name), read_idx(folder / label_name)
     _check(images, 3, folder / image_name, "images (N, rows, cols)")

@@ -96,6 +96,10 @@ class _MPIWorld:
         if self.size > 1:
             self.comm.Allreduce(self.MPI.IN_PLACE, buf, op=self._ops[op])
 
+    def iallreduce(self, buf: np.ndarray, op: str) -> Any:
+        """Start an in-place allreduce and return its request (``.Wait()`` before reading ``buf``)."""
+        return self.comm.Iallreduce(self.MPI.IN_PLACE, buf, op=self._ops[op])
+
     def broadcast(self, buf: np.ndarray, root: int) -> None:
         if self.size > 1:
             self.comm.Bcast(buf, root=root)

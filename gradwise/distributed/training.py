@@ -34,8 +34,14 @@ from gradwise.api.random import Generator, default_generator
 from gradwise.autograd.tensor import Tensor
 from gradwise.data.loader import DataLoader
 from gradwise.data.sampler import RandomSampler, SequentialSampler
-from gradwise.distributed.buckets import DEFAULT_BUCKET_SIZE_MB, allreduce_gradients, broadcast_parameters
+from gradwise.distributed.buckets import (
+    DEFAULT_BUCKET_SIZE_MB,
+    _bucket_bytes,
+    allreduce_gradients,
+    broadcast_parameters,
+)
 from gradwise.distributed.comm import DistributedError, _world, abort, init
+from gradwise.distributed.overlap import OverlappedReducer
 from gradwise.distributed.sampler import DistributedSampler, GlobalBatchSampler, ShardSampler
 from gradwise.train.batches import make_loader
 from gradwise.train.errors import TrainingError
@@ -104,15 +110,16 @@ def reduce_metric_states(metrics: list[Any]) -> None:
         m.load_state_dict(new)
 
 
-def data_parallel(bucket_size_mb: float = DEFAULT_BUCKET_SIZE_MB) -> Strategy:
+def data_parallel(bucket_size_mb: float = DEFAULT_BUCKET_SIZE_MB, overlap: bool = True) -> Strategy:
     """The strategy for ``fit(..., strategy=...)`` in this process: :class:`DataParallel` under
     ``mpiexec -n R`` with ``R > 1``, else :class:`~gradwise.train.SingleProcess` (a world of one
-    trains exactly as a plain run does).
+    trains exactly as a plain run does).  ``overlap``: start each gradient bucket's allreduce
+    during the backward (:mod:`gradwise.distributed.overlap`); False reduces after it.
 
     >>> type(data_parallel()).__name__      # no mpiexec here
     'SingleProcess'
     """
-    replicas = DataParallel(bucket_size_mb)
+    replicas = DataParallel(bucket_size_mb, overlap=overlap)
     return replicas if replicas.world_size > 1 else SingleProcess()
 
 
@@ -120,7 +127,11 @@ class DataParallel:
     """The data-parallel :class:`~gradwise.train.Strategy` of a :class:`~gradwise.train.Trainer`
     (see :func:`data_parallel`)."""
 
-    def __init__(self, bucket_size_mb: float = DEFAULT_BUCKET_SIZE_MB) -> None:
+    def __init__(self, bucket_size_mb: float = DEFAULT_BUCKET_SIZE_MB, overlap: bool = True) -> None:
+        if not isinstance(overlap, bool):
+            raise DistributedError(f"DataParallel: overlap must be True or False, got {overlap!r}")
+        self.overlap = overlap
+        self._reducer: OverlappedReducer | None = None
         init()
         world = _world()
         self.rank, self.world_size = world.rank, world.size
@@ -182,9 +193,23 @@ class DataParallel:
         """After backward: the global mean loss and sample count, and every rank's gradients replaced by
         the global batch's gradient (each rank weighted by its share of the samples)."""
         world = _world()
-        sums = np.array([loss * count, count], dtype=np.float64)
-        world.allreduce(sums, "sum")
-        total = int(round(sums[1]))
+        red = self._reducer
+        if self.overlap and (red is None or not red.matches(params)):
+            if red is not None:
+                red.drop()
+            # armed from the next step on; the epoch's first step (after reduce_metrics disarms) reduces here
+            red = self._reducer = OverlappedReducer(params, _bucket_bytes(self.bucket_size_mb, "DataParallel"))
+        if red is not None and red.armed:
+            sums, usable = red.finish(loss, count)
+            total = int(round(sums[1]))
+            if usable:
+                return float(sums[0] / max(total, 1)), total
+        else:
+            sums = np.array([loss * count, count], dtype=np.float64)
+            world.allreduce(sums, "sum")
+            total = int(round(sums[1]))
+            if red is not None:
+                red.armed = True
         share = count * world.size / max(total, 1)
         if share != 1.0:
             for p in params:
@@ -206,6 +231,8 @@ class DataParallel:
         return float(sums[0]), int(round(sums[1]))
 
     def reduce_metrics(self, metrics: list[Any]) -> None:
+        if self._reducer is not None:      # end of an epoch: no backward outside a step starts a collective
+            self._reducer.armed = False
         reduce_metric_states(metrics)
 
     def checkpoint_entry(self) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """Function transforms (``grad``, ``vjp``, ``jvp``, ``jacobian``, ``hessian``, ``vmap``...),
 ``functional_call`` and gradient checks."""
 
+from gradwise.func import autograd_functional
 from gradwise.func.functional_call import functional_call
+from gradwise.func.grad_and_value import grad_and_value
 from gradwise.func.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from gradwise.func.pytree import flatten, tree_map, unflatten
 from gradwise.func.transforms import (
@@ -18,6 +20,8 @@ from gradwise.func.transforms import (
 )
 from gradwise.func.vmap import VmapRandomnessError, vmap
 
-__all__ = ["GradcheckError", "TransformError", "VmapRandomnessError", "flatten", "functional_call",
-           "grad", "gradcheck", "gradgradcheck", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jvp",
-           "tree_map", "unflatten", "value_and_grad", "vjp", "vmap"]
+__all__ = [
+    "GradcheckError", "TransformError", "VmapRandomnessError", "autograd_functional", "flatten",
+    "functional_call", "grad", "grad_and_value", "gradcheck", "gradgradcheck", "hessian", "hvp", "jacfwd",
+    "jacobian", "jacrev", "jvp", "tree_map", "unflatten", "value_and_grad", "vjp", "vmap",
+]

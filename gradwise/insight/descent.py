@@ -100,6 +100,12 @@ class Trajectory:
         return self.at_minimum and self.nearest_minimum is not None and self.nearest_minimum.is_global
 
     @property
+    def steps_to_global(self) -> int | None:
+        """``steps_to_tol`` when the run settled at a *global* minimum, else None: ending in a
+        local minimum is not success."""
+        return self.steps_to_tol if self.reached_global else None
+
+    @property
     def label(self) -> str:
         return f"{self.optimizer} (lr={self.lr:g})"
 

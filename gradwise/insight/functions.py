@@ -225,6 +225,18 @@ _CAMEL_MIN = (_m(0.08984201310031806, -0.7126564030207396, -1.0316284534898774, 
               _m(-1.607104752920197, -0.5686514548841314, 2.1042503103112584, False),
               _m(1.607104752920197, 0.5686514548841314, 2.1042503103112584, False))
 
+_CAMEL_OTHERS = (
+    CriticalPoint((0.0, 0.0), 0.0, "saddle"),
+    CriticalPoint((1.1092053368047863, -0.7682680925095398), 0.5437186009781851, "saddle"),
+    CriticalPoint((-1.1092053368047863, 0.7682680925095398), 0.5437186009781851, "saddle"),
+    CriticalPoint((-1.6380679841897785, -0.22867406904439405), 2.2293571975307147, "saddle"),
+    CriticalPoint((1.6380679841897785, 0.22867406904439405), 2.2293571975307147, "saddle"),
+    CriticalPoint((-1.2960702671671092, -0.6050843880386585), 2.229470818029859, "saddle"),
+    CriticalPoint((1.2960702671671092, 0.6050843880386585), 2.229470818029859, "saddle"),
+    CriticalPoint((-1.2302298765166524, -0.16233458445899493), 2.496295351023577, "maximum"),
+    CriticalPoint((1.2302298765166524, 0.16233458445899493), 2.496295351023577, "maximum"),
+)
+
 FUNCTIONS: dict[str, Objective] = {
     "bowl": Objective(
         "bowl", _bowl, 2, ((-3.0, 3.0), (-1.5, 1.5)), (_m(0.0, 0.0, 0.0, True),),
@@ -268,7 +280,7 @@ FUNCTIONS: dict[str, Objective] = {
         "camel", _camel, 2, ((-2.5, 2.5), (-1.5, 1.5)), _CAMEL_MIN,
         "Six-hump camel f = (4 - 2.1 x^2 + x^4/3) x^2 + x y + (4 y^2 - 4) y^2: six minima, two of them global "
         "(f = -1.0316 at (+-0.0898, -+0.7127)), and two maxima and seven saddles between them.",
-        (-1.5, -1.0)),
+        (-1.5, -1.0), True, _CAMEL_OTHERS),
     "saddle": Objective(
         "saddle", _saddle, 2, ((-2.0, 2.0), (-2.0, 2.0)), (),
         "The saddle f = x^2 - y^2: the gradient vanishes at the origin, which is neither a minimum nor a "

@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from gradwise.autograd.tensor import Tensor
-from gradwise.insight.descent import Trajectory, as_objective, descend
+from gradwise.insight.descent import Trajectory, as_objective, descend, resolve_optimizer
 from gradwise.insight.functions import DescentError, DescentTypeError, Objective
 from gradwise.insight.minima import classify_point
 from gradwise.optim import Optimizer
@@ -52,30 +52,79 @@ LR_LABELS = ("converged", "too_small", "oscillating", "diverging", "stalled")
 
 @dataclass(frozen=True)
 class LRBound:
-    """The Hessian's eigenvalues at ``point`` and ``bound = 2 / lambda_max`` (``inf`` when no
-    eigenvalue is positive): plain gradient descent on a quadratic is stable for ``0 < lr < bound``."""
+    """The Hessian's eigenvalues at ``point`` and the largest stable learning rate ``bound`` of
+    ``optimizer`` on the quadratic with that Hessian (``inf`` when no eigenvalue is positive):
+    ``factor / lambda_max`` with ``factor`` 2 for plain gradient descent, ``2 (1 + beta)`` for
+    heavy-ball momentum and ``2 (1 + beta) / (1 + 2 beta)`` for Nesterov momentum.  ``rule`` says
+    which: the formula, then the method in brackets."""
 
     function: str
     point: np.ndarray
     eigenvalues: np.ndarray
     lambda_max: float
     bound: float
+    optimizer: str = "sgd"
+    factor: float = 2.0
+    rule: str = "2/lambda_max (plain gradient descent)"
+
+    @property
+    def formula(self) -> str:
+        """The rule's formula alone, e.g. ``2(1+beta)/lambda_max``."""
+        return self.rule.split(" (", 1)[0]
+
+    @property
+    def method(self) -> str:
+        """The rule's method alone, e.g. ``heavy-ball momentum, beta = 0.9``."""
+        return self.rule.split(" (", 1)[1].rstrip(")") if " (" in self.rule else self.optimizer
 
 
-def stable_lr_bound(fn: str | Objective | Callable[[Tensor], Tensor], point: Any = None) -> LRBound:
-    """``2 / lambda_max`` of the Hessian of ``fn`` at ``point`` (default: its first global minimum,
-    or its start when it has none): exact for gradient descent on a quadratic, the local limit
-    near a minimum of any smooth function.
+def _stability_factor(optimizer: str | type[Optimizer], options: dict[str, Any]) -> tuple[str, float, str]:
+    """``(name, factor, rule)``: a fixed-step method on ``f = lambda x^2 / 2`` is stable for
+    ``lr * lambda < factor``.
+
+    Plain descent multiplies the error by ``1 - h`` (``h = lr lambda``): stable for ``h < 2``.
+    Heavy ball, ``x' = x - h x + beta (x - x_prev)``, has the characteristic polynomial
+    ``z^2 - (1 + beta - h) z + beta``; a root reaches ``z = -1`` at ``h = 2 (1 + beta)``.
+    Nesterov's look-ahead gives ``z^2 - (1 + beta)(1 - h) z + beta (1 - h)``, which reaches
+    ``z = -1`` at ``h = 2 (1 + beta) / (1 + 2 beta)``.  Methods that rescale each coordinate
+    (Adam, RMSprop, ...) have no such bound; the plain-descent one is reported for them.
+    """
+    from gradwise.optim import SGD
+
+    name, cls, opts = resolve_optimizer(optimizer, dict(options))
+    if cls is SGD:
+        beta = float(opts.get("momentum", 0.0) or 0.0)
+        if beta > 0 and opts.get("nesterov", False):
+            return name, 2 * (1 + beta) / (1 + 2 * beta), \
+                f"2(1+beta)/((1+2beta) lambda_max) (Nesterov momentum, beta = {beta:g})"
+        if beta > 0:
+            return name, 2 * (1 + beta), f"2(1+beta)/lambda_max (heavy-ball momentum, beta = {beta:g})"
+        return name, 2.0, "2/lambda_max (plain gradient descent)"
+    return name, 2.0, f"2/lambda_max (plain gradient descent's bound; {name} rescales its steps and has none)"
+
+
+def stable_lr_bound(fn: str | Objective | Callable[[Tensor], Tensor], point: Any = None,
+                    optimizer: str | type[Optimizer] = "sgd", **opt_kwargs: Any) -> LRBound:
+    """The largest stable learning rate of ``optimizer`` (with ``opt_kwargs``, e.g. ``momentum``)
+    on the quadratic model of ``fn`` at ``point`` (default: its first global minimum, or its
+    start when it has none): ``2 / lambda_max`` for plain gradient descent, ``2 (1 + beta) /
+    lambda_max`` for heavy-ball momentum; exact on a quadratic, the local limit near a minimum
+    of any smooth function.
 
     >>> stable_lr_bound("booth").bound         # Hessian [[10, 8], [8, 10]]: eigenvalues 2 and 18
     0.1111111111111111
+    >>> b = stable_lr_bound("bowl", optimizer="momentum")     # beta = 0.9: 2 * 1.9 / 50
+    >>> round(b.bound, 6), b.rule
+    (0.076, '2(1+beta)/lambda_max (heavy-ball momentum, beta = 0.9)')
     """
     obj = as_objective(fn, None if point is None else np.size(point))
     if point is None:
         point = obj.global_minima[0].point if obj.global_minima else obj.start
+    name, factor, rule = _stability_factor(optimizer, opt_kwargs)
     check = classify_point(obj, point, grad_tol=np.inf)
     lam = float(check.eigenvalues[-1])
-    return LRBound(obj.name, check.point, check.eigenvalues, lam, 2.0 / lam if lam > 0 else float("inf"))
+    return LRBound(obj.name, check.point, check.eigenvalues, lam, factor / lam if lam > 0 else float("inf"),
+                   name, factor, rule)
 
 
 @dataclass(frozen=True)
@@ -179,23 +228,44 @@ class Triptych:
     verdicts: tuple[LRVerdict, LRVerdict, LRVerdict]
 
     def summary(self) -> str:
-        lines = [f"{self.function}: lambda_max = {self.bound.lambda_max:.4g}, stable for lr < 2/lambda_max = "
-                 f"{self.bound.bound:.4g}"]
-        for title, v in zip(("too small", "well chosen", "too large"), self.verdicts):
-            lines.append(f"  {title:12s} lr={v.lr:<10.4g} {v.label:12s} {v.reason}")
+        """The bound and one line per run: its rate as a multiple of the bound, its verdict and why."""
+        lines = [f"{self.function}: lambda_max = {self.bound.lambda_max:.4g}, stable for lr < {self.bound.formula} = "
+                 f"{self.bound.bound:.4g} ({self.bound.method})"]
+        for v in self.verdicts:
+            lines.append(f"  lr={v.lr:<10.4g} ({v.lr / self.bound.bound:.3g} x bound)  {verdict_text(v.label):12s} "
+                         f"{v.reason}")
         return "\n".join(lines)
+
+
+VERDICT_TEXT = {"converged": "converged", "too_small": "too small", "oscillating": "oscillating",
+                "diverging": "diverging", "stalled": "stalled"}
+
+
+def verdict_text(label: str) -> str:
+    """A verdict label of :data:`LR_LABELS` in words, for titles and tables.
+
+    >>> verdict_text("too_small")
+    'too small'
+    """
+    return VERDICT_TEXT.get(label, label.replace("_", " "))
 
 
 def lr_triptych(fn: str | Objective = "bowl", start: Sequence[float] | None = None,
                 lrs: Sequence[float] | None = None, optimizer: str | type[Optimizer] = "sgd", *,
                 steps: int = 400, rules: LRRules | None = None, **opt_kwargs: Any) -> Triptych:
     """Three runs from ``start`` with a too-small, a well-chosen and a too-large learning rate,
-    each labelled by :func:`classify_lr`.  ``lrs=None`` derives them from ``B = 2 / lambda_max``
-    (:func:`stable_lr_bound`): ``B / 100``, ``B / 2`` (= ``1 / lambda_max``, which removes the
-    steep direction in one step) and ``1.1 B`` (every step amplifies the steep direction by
-    ``1.2``)."""
+    each labelled by :func:`classify_lr`.  ``lrs=None`` derives them from the optimizer's own
+    stable bound ``B`` (:func:`stable_lr_bound`: ``2 / lambda_max`` for plain descent, ``2 (1 +
+    beta) / lambda_max`` for heavy-ball momentum): ``B / 100``, ``B / 2`` (for plain descent ``1 /
+    lambda_max``, which removes the steep direction in one step) and ``1.1 B`` (beyond the bound:
+    the steep direction grows every step).
+
+    >>> t = lr_triptych("bowl", optimizer="momentum")
+    >>> round(t.bound.bound, 6), [v.label for v in t.verdicts]
+    (0.076, ['too_small', 'converged', 'diverging'])
+    """
     obj = as_objective(fn, None if start is None else np.size(start))
-    bound = stable_lr_bound(obj, None if obj.minima or start is None else start)
+    bound = stable_lr_bound(obj, None if obj.minima or start is None else start, optimizer, **opt_kwargs)
     if lrs is None:
         if not np.isfinite(bound.bound):
             raise DescentError(f"lr_triptych: {obj.name} has no positive curvature at its minimum; pass lrs")

@@ -20,6 +20,7 @@ import numpy as np
 
 from gradwise.autograd.tensor import Tensor
 from gradwise.errors import GradwiseError
+from gradwise.insight.html_repr import lr_finder_html
 from gradwise.insight.weights import named_weights, preserved
 
 
@@ -73,6 +74,13 @@ class LRFinderResult:
     def __str__(self) -> str:
         return self.to_text()
 
+    def __repr__(self) -> str:
+        return self.to_text()
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: the loss against the LR with the suggestions marked, and why each."""
+        return lr_finder_html(self)
+
 
 def _copy(value: Any) -> Any:
     """A deep copy of optimizer state: arrays, tensors and containers copied, scalars as they are."""
@@ -113,20 +121,50 @@ def _longest_decrease(y: np.ndarray) -> tuple[int, int]:
     return best_end - int(length[best_end]), best_end
 
 
+# the valley's stretch: where the smoothed loss falls at least this share of its steepest rate
+FALLING_SHARE = 0.1
+
+
+def falling_stretch(x: np.ndarray, y: np.ndarray, share: float = FALLING_SHARE) -> tuple[int, int]:
+    """``(first, last)`` indices of the longest contiguous stretch where ``y`` falls against ``x``
+    at least ``share`` times as fast as its steepest fall (``dy/dx <= share * min dy/dx < 0``);
+    the whole range when ``y`` never falls.  On a flat, noisy start the slope is a tiny share of
+    the steepest one, so the stretch is where the loss really drops.
+
+    >>> falling_stretch(np.arange(7.0), np.array([5.0, 5.0, 4.0, 2.0, 1.0, 1.0, 3.0]))
+    (1, 4)
+    """
+    slope = np.gradient(y, x)
+    low = float(np.min(slope))
+    if not low < 0:
+        return 0, len(y) - 1
+    falling = slope <= share * low
+    best, first = (0, 0), None
+    for i, f in enumerate(np.append(falling, False)):
+        if f and first is None:
+            first = i
+        elif not f and first is not None:
+            if i - 1 - first > best[1] - best[0] or not falling[best[0]]:
+                best = (first, i - 1)
+            first = None
+    return best
+
+
 def suggest(lrs: np.ndarray, smoothed: np.ndarray, skip_start: int = 0, skip_end: int = 0) -> tuple[LRSuggestion, ...]:
     """The three suggestions on a recorded curve (``lrs`` and ``smoothed`` of shape ``(n,)``).
 
     - ``steepest``: where the smoothed loss falls fastest per decade of LR (the most negative
       ``d smoothed / d log10(lr)``, central differences);
-    - ``valley``: fastai's rule: the longest stretch over which the smoothed loss keeps falling
-      (the longest decreasing subsequence), and the point about halfway along it;
+    - ``valley``: fastai's rule (the longest decreasing subsequence of the smoothed loss, and the
+      point about halfway along it), applied to the stretch where the loss is really falling
+      (:func:`falling_stretch`), so that a flat, noisy start cannot hold the longest run;
     - ``minimum/10``: a tenth of the LR at the lowest smoothed loss (at the minimum the rate is
       already about to diverge).
 
     >>> lrs = np.logspace(-4, 0, 41)
     >>> loss = 1 / (1 + (lrs / 1e-2) ** 2) + (lrs / 0.3) ** 4      # falls around 1e-2, explodes near 1
     >>> {s.name: round(float(np.log10(s.lr)), 1) for s in suggest(lrs, loss)}
-    {'steepest': -2.0, 'valley': -2.6, 'minimum/10': -2.1}
+    {'steepest': -2.0, 'valley': -2.2, 'minimum/10': -2.1}
     """
     lo, hi = skip_start, len(lrs) - skip_end
     x, y = np.log10(lrs[lo:hi]), smoothed[lo:hi]
@@ -137,12 +175,14 @@ def suggest(lrs: np.ndarray, smoothed: np.ndarray, skip_start: int = 0, skip_end
     i = int(np.argmin(slope))
     steep = LRSuggestion("steepest", float(lrs[lo + i]), float(y[i]), lo + i,
                          f"the smoothed loss falls fastest here ({slope[i]:.3g} per decade of LR)")
-    start, end = _longest_decrease(y)
+    a, b = falling_stretch(x, y)
+    start, end = _longest_decrease(y[a:b + 1])
+    start, end = start + a, end + a
     third = (end - start) / 3
-    v = max(start + int(third) + int(third / 2), 0)
+    v = min(max(start + int(third) + int(third / 2), a), b)
     valley = LRSuggestion("valley", float(lrs[lo + v]), float(y[v]), lo + v,
                           f"about halfway along the longest stretch over which the smoothed loss keeps falling "
-                          f"(lr {lrs[lo + max(start, 0)]:.3g} to {lrs[lo + end]:.3g})")
+                          f"(lr {lrs[lo + max(start, a)]:.3g} to {lrs[lo + end]:.3g})")
     m = int(np.argmin(y))
     target = lrs[lo + m] / 10
     k = int(np.argmin(np.abs(np.log(lrs[lo:hi]) - math.log(target))))

@@ -2,7 +2,7 @@
 
 A :class:`Comparison` holds one :class:`~gradwise.insight.descent.Trajectory` per run and
 tabulates steps-to-tolerance (the first step from which a run stays within ``tol`` of a
-known minimum), final loss and final distance.
+*global* minimum: settling in a local one is not success), final loss and final distance.
 
 :func:`suggest_lr` gives a learning rate per optimizer from the function itself:
 
@@ -94,22 +94,38 @@ class Comparison:
     runs: dict[str, Trajectory] = field(repr=False)
 
     def table(self) -> list[dict[str, Any]]:
-        """One row per run, fastest first (runs that never settle within ``tol`` last, by distance)."""
-        rows = [{"run": k, "optimizer": t.optimizer, "lr": t.lr, "steps_to_tol": t.steps_to_tol,
-                 "final_loss": t.final_loss, "distance": t.distance, "diverged": t.diverged}
+        """One row per run, fastest to a *global* minimum first; runs that never settle within
+        ``tol`` of one (stuck in a local minimum, too slow, diverged) last, by distance."""
+        rows = [{"run": k, "optimizer": t.optimizer, "lr": t.lr, "steps_to_tol": t.steps_to_global,
+                 "final_loss": t.final_loss, "distance": t.distance, "diverged": t.diverged,
+                 "local_minimum": t.at_minimum and not t.reached_global}
                 for k, t in self.runs.items()]
         return sorted(rows, key=lambda r: (r["steps_to_tol"] is None, r["steps_to_tol"] or 0, r["distance"]))
 
     def ranking(self) -> list[str]:
-        """Labels from fastest to slowest to reach ``tol``."""
+        """Labels from fastest to slowest to reach a global minimum within ``tol``."""
         return [r["run"] for r in self.table()]
+
+    def winner(self) -> str | None:
+        """The label of the run that settled within ``tol`` of a global minimum first, or None
+        when no run did (a run ending in a local minimum does not count).
+
+        >>> race("camel", (-1.5, -1.0), ("sgd",), steps=200).winner() is None     # sgd ends in a local minimum
+        True
+        """
+        best = self.table()[0] if self.runs else None
+        return None if best is None or best["steps_to_tol"] is None else str(best["run"])
 
     def _cells(self) -> tuple[list[str], list[list[str]]]:
         head = ["run", "lr", f"steps to {self.tol:g}", "final loss", "distance to minimum"]
         body = []
         for r in self.table():
-            reached = ("diverged" if r["diverged"] else f"not in {self.steps}") if r["steps_to_tol"] is None \
-                else str(r["steps_to_tol"])
+            if r["diverged"]:
+                reached = "diverged"
+            elif r["local_minimum"]:
+                reached = "local min only"
+            else:
+                reached = f"not in {self.steps}" if r["steps_to_tol"] is None else str(r["steps_to_tol"])
             body.append([r["run"], f"{r['lr']:g}", reached, f"{r['final_loss']:.3g}", f"{r['distance']:.3g}"])
         return head, body
 

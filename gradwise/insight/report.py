@@ -11,6 +11,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from gradwise.insight.html_repr import gradient_report_html
 from gradwise.insight.verdicts import Evidence, LayerFigures, Thresholds
 
 
@@ -117,6 +118,13 @@ class GradientReport:
 
     def __str__(self) -> str:
         return self.to_text()
+
+    def __repr__(self) -> str:
+        return self.to_text()
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: the verdicts as a table with the findings and advice (self-contained HTML)."""
+        return gradient_report_html(self)
 
 
 def _num(x: float) -> str:

@@ -40,6 +40,7 @@ SHIM_MODULES: dict[str, str | None] = {
     "torch.utils.data.dataloader": "gradwise.data",
     "torch.utils.data.sampler": "gradwise.data",
     "torch.autograd": "gradwise.autograd",
+    "torch.autograd.functional": "gradwise.func.autograd_functional",
     "torch.linalg": "gradwise.linalg",
     "torch.func": "gradwise.func",
     "torch.distributions": "gradwise.distributions",
@@ -60,6 +61,8 @@ ALIASES: dict[str, str] = {
     "torch.autograd.gradcheck": "gradwise.func.gradcheck:gradcheck",
     "torch.autograd.gradgradcheck": "gradwise.func.gradcheck:gradgradcheck",
     "torch.vmap": "gradwise.func:vmap",
+    # torch.version is a module; a module object built here (a shim module cannot serve __version__)
+    "torch.version": "gradwise.torch_compat.torch_version:VERSION",
 }
 
 # what `torch.__version__` says under the shim: the torch API generation gradwise follows (torch.func,
@@ -138,7 +141,6 @@ UNSUPPORTED_REASONS: tuple[tuple[str, str], ...] = (
     ("torch.utils.checkpoint", "activation checkpointing is not implemented"),
     ("torch.profiler", "the profiler is not implemented; use Python's cProfile"),
     ("torch.testing", "torch.testing is not provided; compare with gradwise.allclose"),
-    ("torch.version", "there is no CUDA or git build to describe; torch.__version__ names gradwise"),
 )
 
 
@@ -147,7 +149,7 @@ UNSUPPORTED_MODULES: tuple[str, ...] = (
     "torch.jit", "torch.fx", "torch.export", "torch.onnx", "torch.amp", "torch.mps", "torch.sparse",
     "torch.quantization", "torch.ao", "torch.distributed", "torch.multiprocessing", "torch.nn.parallel",
     "torch.hub", "torch.fft", "torch.special", "torch.utils.tensorboard", "torch.utils.checkpoint",
-    "torch.profiler", "torch.testing", "torch.cuda.amp", "torch.version",
+    "torch.profiler", "torch.testing", "torch.cuda.amp",
 )
 
 

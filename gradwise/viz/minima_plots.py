@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from gradwise.viz.figure_files import figure, finish
-from gradwise.viz.function_plots import draw_critical_points, draw_landscape
+from gradwise.viz.function_plots import draw_critical_points, draw_landscape, role_gid
 
 BASIN_COLORS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c", "#ccb974",
                 "#64b5cd")
@@ -32,26 +32,32 @@ def _minimum_name(m: Any) -> str:
 
 
 def _fraction_bars(ax: Any, basins: Any) -> None:
+    from matplotlib.ticker import PercentFormatter
+
     names = [_minimum_name(m) for m in basins.minima] + ["none reached"]
     shares = list(basins.fractions) + [basins.stuck_fraction]
     colors = [_basin_color(i) for i in range(len(basins.minima))] + [STUCK_COLOR]
     hatches = ["//" if m.is_global else "" for m in basins.minima] + [""]
     bars = ax.barh(np.arange(len(names)), shares, color=colors, edgecolor="black", hatch=hatches)
     for bar, share in zip(bars, shares):
-        ax.text(bar.get_width() + 0.01, bar.get_y() + bar.get_height() / 2, f"{share:.1%}", va="center", fontsize=8)
-    ax.set_yticks(np.arange(len(names)), names, fontsize=8)
+        ax.text(bar.get_width() + 0.01, bar.get_y() + bar.get_height() / 2, f"{share:.1%}", va="center", fontsize=10)
+    ax.set_yticks(np.arange(len(names)), names, fontsize=10)
     ax.invert_yaxis()
-    ax.set(xlim=(0, 1.15), xlabel="share of starts",
-           title=f"{basins.global_fraction:.0%} of starts reach a global minimum\n(hatched: global)")
+    # shares are fractions; the axis reads them in % like the labels beside the bars
+    ax.xaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
+    ax.tick_params(axis="x", labelsize=10)
+    ax.set(xlim=(0, 1.15), xlabel="share of starts (%)", ylabel="where descent ends")
+    ax.set_title(f"{basins.global_fraction:.0%} of starts reach a global minimum\n(hatched: global)", fontsize=11)
 
 
 def plot_basins(basins: Any, grid: Any, critical: Sequence[Any] | None = None,
                 path: str | os.PathLike[str] | None = None) -> Any:
     """Left: the basin map (each start coloured by the minimum it reached, grey for none), the
     function's contours, sample descent paths and the critical points (``critical``: classified
-    :class:`~gradwise.insight.PointCheck` records; default: the function's known ones).
-    Right: the share of starts reaching each minimum."""
-    fig = figure(12.0, 5.4)
+    :class:`~gradwise.insight.PointCheck` records; default: the function's known ones), outlined
+    and haloed so they show on every basin colour.  Right: the share of starts reaching each
+    minimum.  The legend sits below the figure, off the data."""
+    fig = figure(13.0, 6.2)
     ax, bar_ax = fig.subplots(1, 2, width_ratios=(1.35, 1))
     labels = basins.label_grid()
     if grid.dim == 2:
@@ -61,8 +67,9 @@ def plot_basins(basins: Any, grid: Any, critical: Sequence[Any] | None = None,
             ax.pcolormesh(xs, ys, mask, cmap=_single(_basin_color(int(lab))), shading="nearest", vmin=0, vmax=1)
         draw_landscape(ax, grid, filled=False)
         for p in basins.paths:
-            ax.plot(p[:, 0], p[:, 1], "-", color="black", lw=0.6, alpha=0.7)
-            ax.plot(p[0, 0], p[0, 1], "o", color="black", ms=2.5)
+            ax.plot(p[:, 0], p[:, 1], "-", color="black", lw=0.6, alpha=0.7, gid=role_gid("path"))
+            ax.plot(p[0, 0], p[0, 1], "o", color="black", ms=2.5, gid=role_gid("path-start"))
+        ax.plot([], [], "o-", color="black", lw=0.6, ms=2.5, label="sample descent paths (from the dots)")
     else:
         draw_landscape(ax, grid)
         xs = basins.axes[0]
@@ -71,8 +78,10 @@ def plot_basins(basins: Any, grid: Any, critical: Sequence[Any] | None = None,
                    edgecolor="black", linewidths=0.3, zorder=4, label="starts, coloured by where they end")
     points = critical if critical is not None else grid.critical_points
     draw_critical_points(ax, points)
-    ax.set_title(f"basins of {basins.function}: {basins.optimizer}, lr {basins.lr:g}, {basins.steps} steps")
-    ax.legend(fontsize=7, loc="upper right", framealpha=0.85)
+    ax.set_title(f"basins of {basins.function}: {basins.optimizer}, lr {basins.lr:g}, {basins.steps} steps",
+                 fontsize=11)
+    handles, names = ax.get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside lower center", ncols=min(len(names), 5), fontsize=10, framealpha=0.9)
     _fraction_bars(bar_ax, basins)
     return finish(fig, path)
 
@@ -126,6 +135,7 @@ def plot_tangents(grid: Any, tangents: Any, path: str | os.PathLike[str] | None 
                     f"({'global' if m.is_global else 'local'}): {basins.fractions[k]:.0%}")
         ax.plot([], [], "s", color=STUCK_COLOR, label=f"starts stopping elsewhere: {basins.stuck_fraction:.0%}")
     ax.plot([], [], ".", color="gray", mec="black", ms=7, label=f"after one step x - {tangents.lr:g} f'(x)")
-    ax.set_title(f"{grid.function}: moving against the gradient lowers f; where f' = 0 descent stops", fontsize=10)
-    ax.legend(fontsize=7, loc="upper center", ncols=2, framealpha=0.9)
+    ax.set_title(f"{grid.function}: moving against the gradient lowers f; where f' = 0 descent stops", fontsize=11)
+    handles, names = ax.get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside lower center", ncols=2, fontsize=9, framealpha=0.9)
     return finish(fig, path)

@@ -248,22 +248,22 @@ def test_an_error_during_the_trace_propagates_and_restores_eager_mode() -> None:
     assert compiled.plans == {}
 
 
-def test_plain_sgd_is_plan_lines_and_its_structure_is_guarded() -> None:
+def test_sgd_is_plan_lines_and_its_structure_is_guarded() -> None:
     m1, o1, eager = _model_step()
     m2, o2, step = _model_step()
     compiled = gw.compile(step)
     x, y = _batch()
-    for i, momentum in enumerate((0.0, 0.0, 0.9, 0.9, 0.0)):
+    for momentum in (0.0, 0.0, 0.9, 0.9, 0.0):
         for o in (o1, o2):
             o.param_groups[0]["momentum"] = momentum
         assert eager(x, y).item() == compiled(x, y).item()
-        if i == 1:   # plain SGD: the update is array lines that read lr from the group
-            assert "['lr']" in compiled.plan_source()[0]
+        # the update is array lines that read lr (and momentum) from the group at each call
+        assert "['lr']" in compiled.plan_source()[0]
+        assert ("momentum_buffer" in compiled.plan_source()[0]) is (momentum > 0)
     for p1, p2 in zip(m1.parameters(), m2.parameters()):
         np.testing.assert_array_equal(p1.detach().numpy(), p2.detach().numpy())
-    # momentum on: the guard retraces; the new plan calls SGD's own update, which reads momentum
-    # at every call, so turning it off again needs no further trace
-    assert compiled.traces == 2 and "['lr']" not in compiled.plan_source()[0]
+    # momentum switched on, then off: each change of the update's shape is guarded and retraces
+    assert compiled.traces == 3
 
 
 def test_w3_style_step_setting_grad_to_none_is_replayed() -> None:

@@ -241,8 +241,40 @@ def resume(folder: str) -> None:
     assert same_on_all_ranks(flat(resumed))
 
 
+def overlap(opt_name: str) -> None:
+    """overlap=True (buckets reduced during the backward) gives bit-identical parameters and losses to
+    overlap=False, with two buckets (reverse registration order) and 61 samples, so the last step of each
+    epoch has 7 + 6 samples (the weighted fallback); and buckets really start before the backward ends."""
+    x, y = dataset()
+    x, y = x[:61], y[:61]
+    bucket_mb = 200 / 2**20          # 2.bias + 2.weight (204 bytes) close the first bucket; layer 0 the second
+
+    def train(overlapped: bool):
+        m = model(1)
+        strategy = dist.data_parallel(bucket_size_mb=bucket_mb, overlap=overlapped)
+        started: list[int] = []
+
+        def probe(p) -> None:        # layer 0's weight is final last: has the last layer's bucket started?
+            red = getattr(strategy, "_reducer", None)
+            if red is not None and red.armed:
+                started.append(len(red.requests))
+
+        m[0].weight.register_post_accumulate_grad_hook(probe)
+        h = Trainer(m, nn.CrossEntropyLoss(), optimizer(opt_name, m.parameters()), batch_size=8, progress=False,
+                    generator=gw.Generator().manual_seed(3), strategy=strategy).fit((x, y), epochs=3)
+        return m, h, started
+
+    m_on, h_on, started = train(True)
+    m_off, h_off, started_off = train(False)
+    np.testing.assert_array_equal(flat(m_on), flat(m_off))
+    np.testing.assert_array_equal(h_on.steps["loss"], h_off.steps["loss"])
+    assert same_on_all_ranks(flat(m_on))
+    assert started and min(started) >= 1, started        # every armed step had started bucket 0 already
+    assert started_off == []
+
+
 SCENARIOS = {"equivalence": equivalence, "full_batch": full_batch, "collectives": collectives,
-             "failure": failure, "resume": resume}
+             "failure": failure, "resume": resume, "overlap": overlap}
 
 
 def main(argv: list[str]) -> None:

@@ -58,6 +58,13 @@ def test_two_ranks_with_half_batches_match_one_process_with_the_whole_batch(opti
     worker("equivalence", optimizer, via)
 
 
+@pytest.mark.parametrize("optimizer", ["momentum", "adam"])
+def test_allreduce_overlapped_with_backward_is_bit_identical_to_reducing_after_it(optimizer):
+    """overlap=True vs overlap=False on 2 ranks: the same parameters and losses bit for bit, with the
+    uneven last batch of each epoch (fallback) and buckets started before the backward ended."""
+    worker("overlap", optimizer)
+
+
 def test_full_batch_on_uneven_shards_is_the_whole_set_gradient():
     worker("full_batch")
 

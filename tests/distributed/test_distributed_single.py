@@ -142,3 +142,9 @@ def test_cli_distributed_without_mpi4py_is_a_one_line_error(monkeypatch, capsys,
     assert len(err.splitlines()) == 1
     assert err.startswith("gradwise train: error: ") and "pip install 'gradwise[mpi]'" in err
     assert not (tmp_path / "run").exists()
+
+
+def test_data_parallel_overlap_must_be_a_bool():
+    import gradwise.distributed as dist
+    with pytest.raises(dist.DistributedError, match="overlap must be True or False, got 'yes'"):
+        dist.DataParallel(overlap="yes")  # type: ignore[arg-type]

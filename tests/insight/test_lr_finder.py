@@ -85,16 +85,34 @@ def _longest_decreasing_brute(y):
     return best
 
 
-def test_valley_follows_the_longest_decreasing_run():
+def _longest_falling_run(y, x, share=0.1):
+    """The longest contiguous run (first on ties) where the slope is at most share x the steepest one."""
+    slope = np.gradient(y, x)
+    falling = slope <= share * slope.min()
+    runs, i = [], 0
+    while i < len(y):
+        if falling[i]:
+            j = i
+            while j + 1 < len(y) and falling[j + 1]:
+                j += 1
+            runs.append((i, j))
+            i = j + 1
+        else:
+            i += 1
+    return max(runs, key=lambda r: (r[1] - r[0], -r[0]))
+
+
+def test_valley_follows_the_longest_decreasing_run_where_the_loss_falls():
     rng = np.random.default_rng(5)
     for _ in range(20):
         y = rng.normal(size=10).cumsum()
         lrs = np.logspace(-3, 0, 10)
-        length, end = _longest_decreasing_brute(y)
-        _, valley, _ = suggest(lrs, y)
-        start = end - length
+        a, b = _longest_falling_run(y, np.log10(lrs))
+        length, end = _longest_decreasing_brute(y[a:b + 1])
+        start, end = end - length + a, end + a
         third = (end - start) / 3
-        assert valley.index == max(start + int(third) + int(third / 2), 0)
+        _, valley, _ = suggest(lrs, y)
+        assert valley.index == min(max(start + int(third) + int(third / 2), a), b)
 
 
 def test_model_and_optimizer_state_are_bit_identical_afterwards():

@@ -37,7 +37,7 @@ def test_lr_triptych_command(tmp_path, capsys):
     out = tmp_path / "t.svg"
     assert _run(["lr-triptych", "--fn", "bowl", "--steps", "400", "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "too_small" in text and "converged" in text and "diverging" in text
+    assert "too small" in text and "converged" in text and "diverging" in text
     assert out.stat().st_size > 1000
     assert _run(["lr-triptych", "--lrs", "0.001,0.02,0.04", "--steps", "50", "--out", str(out)]) == 0
 
