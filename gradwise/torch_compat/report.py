@@ -38,6 +38,7 @@ from gradwise.insight.monitor import GradientMonitor
 from gradwise.nn.module import Module
 from gradwise.optim.optimizer import Optimizer
 from gradwise.torch_compat.shim import patched
+from gradwise.train.batches import global_grad_norm
 from gradwise.train.history import History
 
 
@@ -120,11 +121,9 @@ class _Watch:
         """Log the step; ``updated``: an optimizer step was taken (else only a backward)."""
         if updated:
             self.monitor.observe_update()
-        sq = sum(float(np.sum(np.square(p.grad._data, dtype=np.float64))) for p in self.params()
-                 if p.grad is not None)
         lr = self.optimizer.param_groups[0].get("lr", math.nan) if self.optimizer is not None else math.nan
-        self.history.log_step(step=self.steps, epoch=0, loss=loss, lr=float(lr), grad_norm=math.sqrt(sq),
-                              samples_seen=0, wall_time=time.perf_counter() - self.start)
+        self.history.log_step(step=self.steps, epoch=0, loss=loss, lr=float(lr),
+                              grad_norm=global_grad_norm(self.params()), samples_seen=0, wall_time=time.perf_counter() - self.start)
         self.steps += 1
 
 
