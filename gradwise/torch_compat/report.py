@@ -123,7 +123,8 @@ class _Watch:
             self.monitor.observe_update()
         lr = self.optimizer.param_groups[0].get("lr", math.nan) if self.optimizer is not None else math.nan
         self.history.log_step(step=self.steps, epoch=0, loss=loss, lr=float(lr),
-                              grad_norm=global_grad_norm(self.params()), samples_seen=0, wall_time=time.perf_counter() - self.start)
+                              grad_norm=global_grad_norm(self.params()), samples_seen=0,
+                              wall_time=time.perf_counter() - self.start)
         self.steps += 1
 
 
