@@ -188,15 +188,24 @@ def allreduce_gradients(model_or_params: Any, average: bool = True,
         grads = flat[:flat.size - len(params)] if flat is flats[-1] else flat
         if average:
             np.divide(grads, world.size, out=grads)
-        offset = 0
-        for i in bucket:
-            p = params[i]
-            n = p._data.size
-            if present[i]:
-                view = grads[offset:offset + n].reshape(p.shape)
-                if p.grad is None:
-                    p.grad = Tensor._make(view)
-                else:
-                    p.grad._data = view
-            offset += n
+        unpack_bucket(grads, bucket, params, present)
     return len(flats)
+
+
+def unpack_bucket(flat: np.ndarray, bucket: list[int], params: list[Tensor], present: Any) -> None:
+    """Point each present parameter's ``.grad`` at its slice of a reduced bucket (no copy).
+
+    ``flat`` holds the bucket's gradients back to back, in ``bucket`` order; ``present[i]`` says
+    whether any rank had a gradient for ``params[i]`` (an absent one keeps ``.grad`` None).
+    """
+    offset = 0
+    for i in bucket:
+        p = params[i]
+        n = p._data.size
+        if present[i]:
+            view = flat[offset:offset + n].reshape(p.shape)
+            if p.grad is None:
+                p.grad = Tensor._make(view)
+            else:
+                p.grad._data = view
+        offset += n

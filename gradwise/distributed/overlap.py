@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from gradwise.autograd.tensor import Tensor
-from gradwise.distributed.buckets import plan_buckets
+from gradwise.distributed.buckets import plan_buckets, unpack_bucket
 from gradwise.distributed.comm import _world
 
 
@@ -119,17 +119,7 @@ class OverlappedReducer:
             for bucket, flat in zip(self.buckets, self.flats):
                 assert flat is not None
                 np.divide(flat, world.size, out=flat)
-                offset = 0
-                for i in bucket:
-                    p = self.params[i]
-                    n = p._data.size
-                    if present[i]:
-                        view = flat[offset:offset + n].reshape(p.shape)
-                        if p.grad is None:
-                            p.grad = Tensor._make(view)
-                        else:
-                            p.grad._data = view
-                    offset += n
+                unpack_bucket(flat, bucket, self.params, present)
         self._reset()
         self.armed = True
         return sums, bool(usable)
